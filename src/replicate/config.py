@@ -1,0 +1,190 @@
+"""The one flat run configuration.
+
+Every field is a notebook parameter (papermill `-p name value`) and a key of the record's
+``config``. Fields that a run's architecture does not use stay ``None``. The scientific fields
+(everything except :data:`RUNTIME_FIELDS`) are hashed into :func:`config_hash`, which keys
+records and checkpoints; a student's hash also covers its teacher's hash, so retraining a
+teacher with another recipe invalidates the students distilled from it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import typing
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+PROFILES = ("paper", "gpu", "cpu", "smoke")
+DISTILL_TYPES = ("none", "wsld", "bkd", "mixed")
+
+#: Fields that say where and how a run executes, not what it computes; excluded from the hash.
+RUNTIME_FIELDS = frozenset({"data_root", "out_dir", "num_threads", "device", "teacher_checkpoint",
+                            "eval_batch_size", "progress"})
+
+
+@dataclass
+class Config:
+    """A training run, as data. Names follow the papers (T, LIF τ, V_th, KD temperature ...).
+
+    Raises:
+        TypeError: a field has the wrong type (checked on construction, before any compute).
+        ValueError: a field has an impossible value (unknown profile or distillation type, ...).
+    """
+
+    # --- what is run
+    row: str = ""                      #: registry row id, e.g. ``bkdsnn-c10-2-384-mixed``
+    profile: str = "smoke"             #: paper | gpu | cpu | smoke
+    seed: int = 0                      #: run seed (init, shuffling, augmentation, masks)
+    # --- data
+    dataset: str = "cifar10"
+    data_root: str | None = None       #: overrides $REPLICATE_DATA; see replicate.data
+    data_seed: int = 0                 #: seed of the subset draw, separate from ``seed``
+    train_subset: int | None = None    #: class-balanced train subset size (None: all)
+    curve_test_subset: int = 2000      #: fixed class-balanced test subset for per-epoch curves
+    final_test_subset: int | None = None  #: None: the full test set at the end
+    recipe: str = "bkdsnn_cifar"       #: augmentation recipe, replicate.data.transforms
+    # --- model
+    model: str = ""                    #: timm name registered by replicate (or timm's own)
+    pretrained: bool = False           #: timm hub weights (ANN teachers only; needs internet)
+    embed_dim: int | None = None
+    depth: int | None = None
+    num_heads: int | None = None
+    width: int | None = None           #: base width of ANN ResNets
+    img_size: int | None = None        #: resize (bicubic) the batch before the model (ViT at 224)
+    T: int | None = None               #: timesteps (SNNs)
+    lif_tau: float | None = None
+    lif_decay_input: bool | None = None
+    lif_v_threshold: float | None = None
+    lif_v_reset: float | None = 0.0    #: None = soft reset
+    lif_detach_reset: bool | None = None
+    surrogate: str | None = None
+    surrogate_alpha: float | None = None
+    # --- optimisation
+    epochs: int = 1
+    batch_size: int = 64
+    optimizer: str = "adamw"           #: adamw | sgd
+    lr: float = 5e-4
+    weight_decay: float = 0.06
+    momentum: float = 0.9
+    warmup_frac: float = 0.05          #: warm-up as a fraction of all iterations
+    warmup_lr: float = 1e-5
+    min_lr: float = 1e-5
+    cooldown_epochs: int = 0           #: epochs at min_lr after the cosine (paper: 10)
+    label_smoothing: float = 0.1
+    mixup_alpha: float = 0.0
+    mixup_off_frac: float = 0.5        #: mixup switched off after this fraction of epochs
+    randaugment: str | None = None     #: timm RandAugment string, e.g. ``rand-m9-n1-mstd0.4``
+    random_erasing: float = 0.0
+    hflip: float = 0.5
+    train_step: str = "bptt"           #: training step, replicate.train.steps.TRAIN_STEPS
+    # --- distillation
+    distill: str = "none"              #: none | wsld | bkd | mixed
+    teacher_row: str | None = None     #: registry row of the teacher (same profile)
+    teacher_checkpoint: str | None = None  #: explicit teacher weights (else looked up by hash)
+    teacher_img_size: int | None = None    #: upsample the student batch (bicubic) for the teacher
+    kd_temperature: float = 2.0
+    kd_weight: float = 1.0
+    bkd_mask_ratio: float = 0.15
+    bkd_alpha: float = 2e-3
+    # --- runtime (not hashed)
+    eval_batch_size: int = 256
+    num_threads: int | None = None
+    device: str = "cpu"
+    out_dir: str = "out"
+    progress: bool = True
+    teacher_hash: str | None = field(default=None, repr=False)  #: filled by the registry
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(Config)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not _isinstance(value, hints[f.name]):
+                raise TypeError(f"config field {f.name!r} must be {_type_name(hints[f.name])}, "
+                                f"got {type(value).__name__} {value!r}")
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile {self.profile!r} is not one of {PROFILES}")
+        if self.distill not in DISTILL_TYPES:
+            raise ValueError(f"distill {self.distill!r} is not one of {DISTILL_TYPES}")
+        if self.distill != "none" and not (self.teacher_row or self.teacher_checkpoint):
+            raise ValueError(f"distill={self.distill!r} needs teacher_row or teacher_checkpoint")
+        if self.optimizer not in ("adamw", "sgd"):
+            raise ValueError(f"optimizer {self.optimizer!r} is not one of ('adamw', 'sgd')")
+        for name in ("epochs", "batch_size", "curve_test_subset"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.bkd_mask_ratio < 1:
+            raise ValueError(f"bkd_mask_ratio must be in [0, 1), got {self.bkd_mask_ratio}")
+
+    # ------------------------------------------------------------------ helpers
+    def replace(self, **changes: Any) -> "Config":
+        """A copy with ``changes`` applied (validated like a new config)."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise TypeError(f"unknown config field(s) {sorted(unknown)}; "
+                            f"known: {sorted(f.name for f in fields(self))}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def scientific(self) -> dict[str, Any]:
+        """The hashed part: everything that changes what is computed."""
+        return {k: v for k, v in self.to_dict().items() if k not in RUNTIME_FIELDS}
+
+    @property
+    def hash(self) -> str:
+        return config_hash(self)
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``timm.create_model``: the model fields that are set."""
+        keys = ("embed_dim", "depth", "num_heads", "width", "T", "lif_tau", "lif_decay_input",
+                "lif_v_threshold", "lif_detach_reset", "surrogate", "surrogate_alpha")
+        kw = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        if self.T is not None:  # an SNN: the reset mode is meaningful, None = soft reset
+            kw["lif_v_reset"] = self.lif_v_reset
+        return kw
+
+
+def config_hash(cfg: Config) -> str:
+    """16 hex digits of sha256 over the canonical JSON of :meth:`Config.scientific`."""
+    blob = json.dumps(cfg.scientific(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def coerce_parameters(params: dict[str, Any]) -> dict[str, Any]:
+    """Validate notebook/CLI parameters against the :class:`Config` fields.
+
+    Raises:
+        TypeError: an unknown name, or a value of the wrong type (``"3"`` for an int field).
+    """
+    hints = typing.get_type_hints(Config)
+    out = {}
+    for k, v in params.items():
+        if k not in hints:
+            raise TypeError(f"unknown parameter {k!r}; known: {sorted(hints)}")
+        if not _isinstance(v, hints[k]):
+            raise TypeError(f"parameter {k!r} must be {_type_name(hints[k])}, "
+                            f"got {type(v).__name__} {v!r}")
+        out[k] = v
+    return out
+
+
+def _isinstance(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return any(_isinstance(value, a) for a in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is float:  # ints are fine where floats are expected, bools are not
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _type_name(hint: Any) -> str:
+    args = typing.get_args(hint)
+    if args:
+        return " or ".join(_type_name(a) for a in args)
+    return "None" if hint is type(None) else getattr(hint, "__name__", str(hint))

@@ -1,0 +1,71 @@
+"""Distillation losses of BKDSNN (spec ``spec-bkdsnn-cml.md`` §1).
+
+Every distiller is an ``nn.Module`` with
+``forward(student: ModelOutput, teacher: ModelOutput, target) -> dict[str, Tensor]`` returning
+named, already-weighted scalar loss terms that the engine adds to the CE loss. The class attribute
+``needs_feature`` says whether the models must return their features.
+"""
+from __future__ import annotations
+
+import inspect
+
+from torch import nn
+
+from replicate.distill.bkd import BKD, channel_mask
+from replicate.distill.mixed import Mixed
+from replicate.distill.wsld import WSLD, as_soft_target, wsld_loss
+
+__all__ = [
+    "BKD",
+    "DISTILLERS",
+    "Mixed",
+    "WSLD",
+    "as_soft_target",
+    "build_distiller",
+    "channel_mask",
+    "wsld_loss",
+]
+
+DISTILLERS: dict[str, type[nn.Module]] = {"wsld": WSLD, "bkd": BKD, "mixed": Mixed}
+
+
+def build_distiller(
+    name: str,
+    *,
+    student_channels: int,
+    teacher_channels: int,
+    mask_ratio: float = 0.15,
+    alpha: float = 2e-3,
+    temperature: float = 2.0,
+    weight: float = 1.0,
+    pooled: bool = True,
+) -> nn.Module | None:
+    """Build the distiller called ``name`` ("none", "wsld", "bkd" or "mixed").
+
+    Passes each class only the keyword arguments its constructor accepts (e.g. WSLD gets
+    ``temperature`` and ``weight``; BKD gets channels, ``mask_ratio``, ``alpha``, ``pooled``).
+
+    Returns:
+        The module, or ``None`` for ``"none"`` (plain CE training).
+
+    Raises:
+        ValueError: for an unknown name; the message lists the allowed names.
+    """
+    key = name.lower()
+    if key == "none":
+        return None
+    if key not in DISTILLERS:
+        allowed = ", ".join(["none", *DISTILLERS])
+        raise ValueError(f"unknown distiller {name!r}; allowed: {allowed}")
+    cls = DISTILLERS[key]
+    offered = dict(
+        student_channels=student_channels,
+        teacher_channels=teacher_channels,
+        mask_ratio=mask_ratio,
+        alpha=alpha,
+        temperature=temperature,
+        weight=weight,
+        pooled=pooled,
+    )
+    accepted = inspect.signature(cls.__init__).parameters
+    return cls(**{k: v for k, v in offered.items() if k in accepted})

@@ -1,0 +1,31 @@
+"""The one output object every model returns on request.
+
+Students and teachers hand the same small dataclass to the distillation losses, so a loss never
+needs to know which architecture produced its inputs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class ModelOutput:
+    """Logits plus the feature that feature-distillation taps.
+
+    Attributes:
+        logits: SNN students: per-timestep logits ``[T, B, K]`` (their mean over T is the
+            prediction). ANN teachers: ``[B, K]``.
+        feature: SNN students: the real-valued last feature map averaged over T, ``[B, C, H, W]``
+            (BKDSNN spec §1.2, "right before the last layer"). ANN teachers: the pooled
+            pre-logits vector ``[B, C]`` (the BKD target, spec §1.4). ``None`` if not requested.
+    """
+
+    logits: torch.Tensor
+    feature: torch.Tensor | None = None
+
+    @property
+    def mean_logits(self) -> torch.Tensor:
+        """The prediction ``[B, K]``: the T-mean of SNN logits, or the ANN logits unchanged."""
+        return self.logits.mean(0) if self.logits.dim() == 3 else self.logits
