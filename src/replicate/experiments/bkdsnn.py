@@ -25,8 +25,8 @@ PAPER_RECIPE = dict(dataset="cifar10", recipe="bkdsnn_cifar", batch_size=64, opt
 MIXED = dict(distill="mixed", kd_temperature=2.0, kd_weight=1.0, bkd_mask_ratio=0.15, bkd_alpha=2e-3)
 
 # cpu: sized from measurements on the 2-core machine (README "Profiles"): the same student class
-# with dims divided by ~6, a 10k class-balanced subset, the schedule's shape kept as fractions.
-CPU_RUN = dict(train_subset=10000, epochs=8, cooldown_epochs=0, warmup_frac=0.05,
+# with dims divided by ~6, a 5k class-balanced subset, 5 epochs, the schedule's shape kept as fractions.
+CPU_RUN = dict(train_subset=5000, epochs=5, cooldown_epochs=0, warmup_frac=0.05,
                curve_test_subset=2000, device="cpu", batch_size=64)
 SMOKE_RUN = dict(train_subset=320, epochs=2, cooldown_epochs=0, curve_test_subset=100,
                  final_test_subset=200, device="cpu", batch_size=32, randaugment=None,

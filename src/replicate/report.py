@@ -1,0 +1,111 @@
+"""The book's tables and figures, computed from records with pandas (the pages only call these).
+
+Every measured cell comes from current records of one profile (``results.load_records`` marks a
+record current when its hash equals the registry's); paper numbers sit in their own columns
+with their source. A Δ is always paired by seed within one profile.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .experiments import config_for, get_row, rows
+from .results import format_pm, load_curves, load_records, paired_delta, summarize
+
+REPO = Path(__file__).resolve().parents[2]
+PROFILE_ORDER = ("paper", "gpu", "cpu", "smoke")
+
+
+def results_dir() -> Path:
+    """``$REPLICATE_RESULTS`` if set (the README's main job renders from its own output), else
+    the committed ``results/``."""
+    return Path(os.environ.get("REPLICATE_RESULTS", REPO / "results"))
+
+
+def profiles_present(df: pd.DataFrame) -> list[str]:
+    have = set(df[df.current].profile)
+    return [p for p in PROFILE_ORDER if p in have]
+
+
+def _arm(df: pd.DataFrame, row: str, profile: str, metric: str) -> dict:
+    cur = df[df.current & (df.row == row) & (df.profile == profile)]
+    return summarize(cur[metric].tolist())
+
+
+def bkdsnn_table(df: pd.DataFrame, profile: str, table: str = "BKDSNN Table (CIFAR-10)") -> pd.DataFrame:
+    """One line per student size: the paper's baseline/mixed/Δ beside ours at ``profile``."""
+    out = []
+    sizes = [r for r in rows("bkdsnn") if r.table == table and r.arm == "baseline"]
+    for base in sizes:
+        mixed = get_row(base.id.replace("-baseline", "-mixed"))
+        d = paired_delta(df, mixed.id, base.id, profile)
+        b, m = (_arm(df, r.id, profile, "top1") for r in (base, mixed))
+        bs, ms = (_arm(df, r.id, profile, "best_curve_top1") for r in (base, mixed))
+        out.append({
+            "student": base.label,
+            "paper baseline": f"{base.claim.value:.2f}", "paper BKD (mixed)": f"{mixed.claim.value:.2f}",
+            "paper Δ": f"{mixed.claim.value - base.claim.value:+.2f}",
+            "profile": profile,
+            "our baseline, final": format_pm(b), "our mixed, final": format_pm(m),
+            "our Δ (mixed − baseline)": format_pm(d, signed=True),
+            "baseline, test-selected": format_pm(bs), "mixed, test-selected": format_pm(ms),
+        })
+    return pd.DataFrame(out).set_index("student")
+
+
+def teacher_table(df: pd.DataFrame, teacher_row: str = "bkdsnn-c10-teacher") -> pd.DataFrame:
+    """The teacher's claim and, per profile with a record, the measured top-1 and architecture."""
+    row = get_row(teacher_row)
+    out = [{"profile": "paper (claim)", "teacher": row.recipes["paper"]["model"],
+            "top-1": f"{row.claim.value:.2f}", "source": row.claim.source}]
+    for p in profiles_present(df[df.row == teacher_row]):
+        cfg = config_for(teacher_row, p)
+        arch = cfg.model + (f" (width {cfg.width})" if cfg.width else "")
+        out.append({"profile": f"{p} (measured)", "teacher": arch,
+                    "top-1": format_pm(_arm(df, teacher_row, p, "top1")), "source": "this book's records"})
+    return pd.DataFrame(out).set_index("profile")
+
+
+RECIPE_FIELDS = ("model", "embed_dim", "depth", "num_heads", "width", "T", "epochs", "cooldown_epochs",
+                 "train_subset", "batch_size", "lr", "warmup_frac", "mixup_alpha", "randaugment",
+                 "random_erasing", "distill", "bkd_mask_ratio", "bkd_alpha", "kd_temperature",
+                 "teacher_img_size", "img_size", "pretrained")
+
+
+def recipe_table(row_id: str, profiles=("paper", "cpu")) -> pd.DataFrame:
+    """The recipe fields of ``row_id`` side by side for ``profiles`` (None shown as —)."""
+    cols = {p: config_for(row_id, p).to_dict() for p in profiles if p in get_row(row_id).recipes}
+    frame = pd.DataFrame({p: {k: c[k] for k in RECIPE_FIELDS} for p, c in cols.items()})
+    frame.index.name = "field"
+    return frame.astype(object).where(frame.notna(), "—")
+
+
+def papermill_command(row_id: str, profile: str, seed: int, out: str = "out") -> str:
+    """The copyable command that reruns one record (a notebook executed by papermill)."""
+    row = get_row(row_id)
+    cfg = config_for(row_id, profile, seed)
+    dest = f"{out}/records/{row_id}/{profile}/seed{seed}-{cfg.hash}.ipynb"
+    return (f"papermill {row.notebook} {dest} -p row {row_id} -p profile {profile} "
+            f"-p seed {seed} -p out_dir {out}")
+
+
+def curves_by_arm(root: Path, row_ids: list[str], profile: str) -> pd.DataFrame:
+    """Per-epoch curve top-1 (mean and std over seeds) of current records, long format."""
+    df = load_records(root)
+    cur = df[df.current & (df.profile == profile) & df.row.isin(row_ids)]
+    c = load_curves(root)
+    if c.empty or cur.empty:
+        return pd.DataFrame(columns=["row", "epoch", "mean", "std", "n"])
+    c = c[c.config_hash.isin(cur.config_hash)]
+    g = c.groupby(["row", "epoch"]).curve_top1
+    return pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1), "n": g.count()}).reset_index()
+
+
+def provenance_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Who made each current record: seed, commit, device, wall time."""
+    cur = df[df.current].copy()
+    cur["wall (min)"] = (cur.wall_time_s / 60).round(1)
+    return cur[["row", "profile", "seed", "config_hash", "top1", "best_curve_top1", "best_epoch",
+                "firing_rate", "params", "wall (min)", "device", "git_commit", "git_dirty"]]

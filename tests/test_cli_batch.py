@@ -1,0 +1,51 @@
+"""The batch command end to end: validation errors, then a real papermill smoke batch."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from replicate.results import load_records, paired_delta
+
+
+def _batch(*args, env_data=None):
+    cmd = [sys.executable, "-m", "replicate", "batch", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--rows", "bkdsnn-c10-9-999"], "unknown row 'bkdsnn-c10-9-999'"),
+    (["--main-job", "-p", "epochs=three"], "'epochs' must be int, got str"),
+    (["--main-job", "-p", "lr='0.1'"], "'lr' must be float, got str"),
+    (["--main-job", "-p", "nonsense=1"], "unknown parameter 'nonsense'"),
+    (["--main-job", "--data-root", "/nonexistent/cifar"], "cifar10 not found"),
+])
+def test_bad_input_is_one_line_before_any_training(tmp_path, args, needle):
+    r = _batch(*args, "--profile", "smoke", "--out", str(tmp_path))
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], r.stderr
+    assert not any(tmp_path.iterdir())  # nothing was trained or written
+
+
+@pytest.mark.slow
+def test_smoke_main_job_through_papermill(tmp_path, data_root):
+    out = tmp_path / "out"
+    r = _batch("--main-job", "--profile", "smoke", "--out", str(out), "--data-root", data_root)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "total" in r.stdout
+    recs = sorted((out / "records").glob("*/smoke/*.json"))
+    assert {p.parent.parent.name for p in recs} == {
+        "bkdsnn-c10-teacher", "bkdsnn-c10-2-384-baseline", "bkdsnn-c10-2-384-mixed"}
+    for p in recs:
+        nb = p.with_suffix(".ipynb")
+        assert nb.is_file() and nb.stat().st_size < 1 << 20
+        assert "injected-parameters" in nb.read_text()
+        assert json.loads(p.read_text())["profile"] == "smoke"
+    df = load_records(out)
+    assert df.current.all() and len(df) == 3
+    d = paired_delta(df, "bkdsnn-c10-2-384-mixed", "bkdsnn-c10-2-384-baseline", "smoke")
+    assert d["n"] == 1 and d["seeds"] == [0]
+    # a second batch finds every record (and the teacher's weights) and skips all runs
+    r2 = _batch("--main-job", "--profile", "smoke", "--out", str(out), "--data-root", data_root)
+    assert r2.returncode == 0 and r2.stdout.count("skip ") == 3, r2.stdout

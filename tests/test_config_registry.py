@@ -1,0 +1,73 @@
+import pytest
+
+from replicate.config import Config, coerce_parameters, config_hash
+from replicate.experiments import config_for, get_row, overrides_of, rows
+from replicate.experiments.bkdsnn import MAIN_JOB, SIZES
+
+
+def test_wrong_type_is_a_clear_error():
+    with pytest.raises(TypeError, match="'seed' must be int, got str"):
+        Config(seed="3")
+    with pytest.raises(TypeError, match="'epochs' must be int"):
+        Config(epochs=True)  # bools are not ints here
+    with pytest.raises(TypeError, match="unknown parameter 'epoch'"):
+        coerce_parameters({"epoch": 3})
+    Config(lr=1)  # an int where a float is expected is fine
+
+
+def test_bad_values():
+    with pytest.raises(ValueError, match="profile 'laptop'"):
+        Config(profile="laptop")
+    with pytest.raises(ValueError, match="needs teacher_row"):
+        Config(distill="mixed")
+
+
+def test_unknown_row_names_the_registered_ones():
+    with pytest.raises(KeyError, match="unknown row 'bkdsnn-c10-9-999'.*bkdsnn-c10-2-384-mixed"):
+        config_for("bkdsnn-c10-9-999", "cpu")
+
+
+def test_hash_ignores_runtime_fields_but_not_science():
+    a = config_for("bkdsnn-c10-2-384-baseline", "cpu", 0)
+    assert a.hash == config_for("bkdsnn-c10-2-384-baseline", "cpu", 0, data_root="/x",
+                                out_dir="/y", num_threads=1).hash
+    assert a.hash != config_for("bkdsnn-c10-2-384-baseline", "cpu", 1).hash
+    b = config_for("bkdsnn-c10-2-384-baseline", "cpu", 0, epochs=a.epochs + 1)
+    assert b.hash != a.hash and overrides_of(b) == {"epochs": a.epochs + 1}
+    assert overrides_of(a) == {}
+
+
+def test_student_hash_covers_teacher_hash(monkeypatch):
+    s = config_for("bkdsnn-c10-2-384-mixed", "cpu", 0)
+    t = config_for("bkdsnn-c10-teacher", "cpu")
+    assert s.teacher_hash == t.hash
+    import replicate.experiments as ex
+    row = ex._REGISTRY["bkdsnn-c10-teacher"]
+    changed = dict(row.recipes)
+    changed["cpu"] = {**row.recipes["cpu"], "epochs": row.recipes["cpu"]["epochs"] + 1}
+    monkeypatch.setitem(ex._REGISTRY, "bkdsnn-c10-teacher",
+                        ex.Row(**{**row.__dict__, "recipes": changed}))
+    assert config_for("bkdsnn-c10-2-384-mixed", "cpu", 0).hash != s.hash
+
+
+def test_table_rows_registered_with_claims():
+    ids = {r.id for r in rows("bkdsnn")}
+    for size in SIZES:
+        for arm in ("baseline", "mixed"):
+            assert f"bkdsnn-c10-{size}-{arm}" in ids
+    assert set(MAIN_JOB) <= ids
+    assert get_row("bkdsnn-c10-2-384-mixed").claim.value == 95.90
+    assert get_row("bkdsnn-c10-2-384-baseline").claim.value == 95.54
+    # the cpu student is the paper's class with only dim/depth/heads changed
+    p = config_for("bkdsnn-c10-2-384-mixed", "paper").to_dict()
+    c = config_for("bkdsnn-c10-2-384-mixed", "cpu").to_dict()
+    assert p["model"] == c["model"]
+    for k in ("T", "lif_tau", "lif_v_threshold", "lif_v_reset", "surrogate_alpha", "bkd_mask_ratio",
+              "bkd_alpha", "kd_temperature", "kd_weight", "lr", "weight_decay", "randaugment"):
+        assert p[k] == c[k], k
+
+
+def test_config_hash_is_stable_across_processes():
+    # a literal: if the hashing scheme changes, every stored record silently orphans
+    assert config_hash(Config(row="x")) == config_hash(Config(row="x"))
+    assert len(config_hash(Config())) == 16

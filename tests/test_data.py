@@ -1,0 +1,45 @@
+import torch
+import pytest
+
+from replicate import data
+from replicate.data import DataNotFoundError, balanced_indices, index_hash
+from replicate.experiments import config_for
+
+
+def test_missing_dataset_is_one_line_naming_both_ways(tmp_path, monkeypatch):
+    monkeypatch.delenv("REPLICATE_DOWNLOAD", raising=False)
+    with pytest.raises(DataNotFoundError) as e:
+        data.resolve("cifar10", str(tmp_path))
+    msg = str(e.value)
+    assert "\n" not in msg and "REPLICATE_DATA" in msg and "REPLICATE_DOWNLOAD" in msg
+
+
+def test_tar_source_decodes_real_cifar10(data_root):
+    src = data.resolve("cifar10", data_root)
+    assert src.kind == "tar" and len(src.fingerprint) == 64
+    train, test = data.load(src)
+    assert train.x.shape == (50000, 32, 32, 3) and train.x.dtype == torch.uint8
+    assert test.x.shape == (10000, 32, 32, 3)
+    assert torch.equal(train.y.bincount(), torch.full((10,), 5000))
+    assert torch.equal(test.y.bincount(), torch.full((10,), 1000))
+
+
+def test_balanced_subset_depends_only_on_data_seed():
+    labels = torch.arange(10).repeat_interleave(100)
+    a = balanced_indices(labels, 250, data_seed=0)
+    assert torch.equal(a, balanced_indices(labels, 250, data_seed=0))
+    assert not torch.equal(a, balanced_indices(labels, 250, data_seed=1))
+    counts = labels[a].bincount()
+    assert counts.tolist() == [25] * 10
+    assert index_hash(a) != index_hash(balanced_indices(labels, 250, data_seed=1))
+    assert len(balanced_indices(labels, None, 0)) == 1000
+
+
+def test_subset_identical_across_rows_and_run_seeds(data_root):
+    a = data.build(config_for("bkdsnn-c10-2-384-baseline", "smoke", 0, data_root=data_root))
+    b = data.build(config_for("bkdsnn-c10-2-384-mixed", "smoke", 0, data_root=data_root, seed=5))
+    assert a.provenance["train_index_hash"] == b.provenance["train_index_hash"]
+    assert a.provenance["source"]["sha256"] == b.provenance["source"]["sha256"]
+    x, y = a.train[0]
+    assert x.shape == (3, 32, 32) and x.dtype == torch.float32 and 0 <= y < 10
+    assert a.curve_x.shape == (100, 3, 32, 32)

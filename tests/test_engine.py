@@ -1,0 +1,78 @@
+import json
+
+import pytest
+import torch
+
+from replicate.experiments import config_for
+from replicate.results import checkpoint_dir, record_path
+from replicate.train import TeacherNotFoundError, run
+from replicate.train.optim import build_scheduler
+
+
+def _cfg(row, out, data_root, **kw):
+    return config_for(row, "smoke", 0, data_root=data_root, out_dir=str(out), progress=False, **kw)
+
+
+def test_resume_after_kill_mid_epoch_equals_uninterrupted(tmp_path, data_root, smoke_teacher):
+    """A run killed in the middle of epoch 2 and resumed ends with exactly the same metrics and
+    curves as one that was never interrupted (mixed distillation: covers the BKD mask RNG,
+    mixup, RandAugment-free smoke recipe, optimiser and scheduler state)."""
+    kw = dict(teacher_checkpoint=str(smoke_teacher), epochs=3)
+    ref = run(_cfg("bkdsnn-c10-2-384-mixed", tmp_path / "a", data_root, **kw))
+    cfg = _cfg("bkdsnn-c10-2-384-mixed", tmp_path / "b", data_root, **kw)
+    with pytest.raises(KeyboardInterrupt):
+        run(cfg, _interrupt_after_steps=15)  # 10 steps per epoch: dies inside epoch 2
+    assert (checkpoint_dir(cfg.out_dir, cfg.hash) / "last.pt").is_file()
+    assert not record_path(cfg.out_dir, cfg.row, "smoke", 0, cfg.hash).exists()
+    resumed = run(cfg)
+    assert resumed["provenance"]["resumed_from_epoch"] == 1
+    assert resumed["curves"] == ref["curves"]
+    assert resumed["metrics"] == ref["metrics"]
+    assert set(ref["curves"][0]) >= {"train_ce", "train_bkd", "train_wsld", "curve_top1", "lr"}
+
+
+def test_record_has_provenance_and_is_reused(tmp_path, data_root):
+    cfg = _cfg("bkdsnn-c10-2-384-baseline", tmp_path, data_root)
+    rec = run(cfg)
+    path = record_path(tmp_path, cfg.row, "smoke", 0, cfg.hash)
+    on_disk = json.loads(path.read_text())
+    assert on_disk["config_hash"] == cfg.hash == rec["config_hash"]
+    prov = on_disk["provenance"]
+    assert {"git", "packages", "machine", "wall_time_s"} <= set(prov)
+    assert prov["packages"]["torch"] and prov["packages"]["spikingjelly"]
+    assert on_disk["data"]["source"]["kind"] == "tar"
+    assert len(on_disk["curves"]) == cfg.epochs
+    assert 0 < on_disk["metrics"]["mean_firing_rate"] < 1
+    assert on_disk["metrics"]["final_test_size"] == 200
+    mtime = path.stat().st_mtime_ns
+    assert run(cfg)["config_hash"] == cfg.hash and path.stat().st_mtime_ns == mtime  # not retrained
+
+
+def test_missing_teacher_fails_before_training(tmp_path, data_root):
+    cfg = _cfg("bkdsnn-c10-2-384-mixed", tmp_path, data_root)
+    with pytest.raises(TeacherNotFoundError, match="replicate batch --rows bkdsnn-c10-teacher"):
+        run(cfg)
+    assert not (tmp_path / "checkpoints" / cfg.hash).exists()
+
+
+def test_nan_guard_fails_loudly(tmp_path, data_root):
+    cfg = _cfg("bkdsnn-c10-2-384-baseline", tmp_path, data_root, lr=1e30, warmup_frac=0.0,
+               warmup_lr=1e30)
+    with pytest.raises(FloatingPointError, match="non-finite loss at epoch"):
+        run(cfg)
+
+
+def test_schedule_keeps_its_shape_as_fractions():
+    cfg = config_for("bkdsnn-c10-2-384-baseline", "cpu", 0, epochs=20)
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.AdamW([p], lr=cfg.lr)
+    sched = build_scheduler(cfg, opt, iters_per_epoch=10)
+    lrs = []
+    for t in range(1, 201):
+        sched.step_update(t)
+        lrs.append(opt.param_groups[0]["lr"])
+    peak = max(lrs)
+    assert lrs.index(peak) == 9  # warm-up: 5 % of 200 iterations, then cosine
+    assert peak == pytest.approx(cfg.lr, rel=1e-2)
+    assert lrs[-1] == pytest.approx(cfg.min_lr, rel=1e-2)
+    assert lrs[99] == pytest.approx((cfg.lr + cfg.min_lr) / 2, rel=1e-3)  # cosine midpoint

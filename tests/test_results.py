@@ -1,0 +1,67 @@
+import json
+import os
+
+import pandas as pd
+import pytest
+
+from replicate.experiments import config_for
+from replicate.results import (atomic_write_bytes, format_pm, load_records, paired_delta,
+                               record_path, summarize, write_record)
+
+
+def _fake(root, row, seed, top1, profile="cpu", **cfg_kw):
+    cfg = config_for(row, profile, seed, **cfg_kw)
+    rec = {"row": row, "profile": profile, "seed": seed, "config_hash": cfg.hash,
+           "config": cfg.to_dict(), "metrics": {"top1": top1, "best_curve_top1": top1 + 1},
+           "curves": [{"epoch": 1, "curve_top1": top1}], "provenance": {"wall_time_s": 60.0}}
+    write_record(record_path(root, row, profile, seed, cfg.hash), rec)
+
+
+def test_atomic_write_leaves_old_file_when_write_fails(tmp_path, monkeypatch):
+    p = tmp_path / "r.json"
+    atomic_write_bytes(p, b"old")
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        atomic_write_bytes(p, b"new")
+    assert p.read_bytes() == b"old"
+
+
+def test_paired_delta_is_per_seed_within_one_profile(tmp_path):
+    b, m = "bkdsnn-c10-2-384-baseline", "bkdsnn-c10-2-384-mixed"
+    for seed, (tb, tm) in enumerate([(50.0, 51.0), (52.0, 52.5), (49.0, 51.5)]):
+        _fake(tmp_path, b, seed, tb)
+        _fake(tmp_path, m, seed, tm)
+    _fake(tmp_path, m, 0, 99.0, profile="smoke")       # another profile: never mixed in
+    _fake(tmp_path, b, 3, 10.0, epochs=99)              # an override: not current
+    df = load_records(tmp_path)
+    assert df.current.sum() == 7 and not df[df.seed == 3].current.any()
+    d = paired_delta(df, m, b, "cpu")
+    assert d["n"] == 3 and d["seeds"] == [0, 1, 2]
+    assert d["mean"] == pytest.approx((1.0 + 0.5 + 2.5) / 3)
+    assert d["std"] == pytest.approx(pd.Series([1.0, 0.5, 2.5]).std(ddof=1))
+    assert paired_delta(df, m, b, "smoke")["n"] == 0   # smoke has no baseline
+
+
+def test_format_pm():
+    assert format_pm(summarize([1.0, 3.0]), signed=True) == "+2.00 ± 1.41 (n=2)"
+    assert format_pm(summarize([1.0])) == "1.00 (n=1)"
+    assert format_pm(summarize([])) == "—"
+
+
+def test_book_tables_from_records(tmp_path):
+    from replicate import report
+    b, m = "bkdsnn-c10-2-384-baseline", "bkdsnn-c10-2-384-mixed"
+    for seed in range(2):
+        _fake(tmp_path, b, seed, 40.0 + seed)
+        _fake(tmp_path, m, seed, 41.0 + seed)
+    df = load_records(tmp_path)
+    t = report.bkdsnn_table(df, "cpu")
+    line = t.loc["CML+Spikingformer-2-384"]
+    assert line["paper Δ"] == "+0.36" and line["profile"] == "cpu"
+    assert line["our Δ (mixed − baseline)"] == "+1.00 ± 0.00 (n=2)"
+    assert t.loc["CML+Spikingformer-4-256", "our baseline, final"] == "—"
+    cmd = report.papermill_command(m, "cpu", 1)
+    assert cmd.startswith("papermill notebooks/train.ipynb") and "-p seed 1" in cmd
