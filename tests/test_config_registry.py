@@ -71,3 +71,15 @@ def test_config_hash_is_stable_across_processes():
     # a literal: if the hashing scheme changes, every stored record silently orphans
     assert config_hash(Config(row="x")) == config_hash(Config(row="x"))
     assert len(config_hash(Config())) == 16
+
+
+def test_soft_reset_survives_timm_create_model():
+    """timm drops None kwargs: the config must still deliver a soft reset (v_reset None)."""
+    from replicate.neurons import LIF
+    from replicate.train import build_model
+    cfg = config_for("bkdsnn-c10-2-384-baseline", "smoke", 0, lif_v_reset=None)
+    lifs = [m for m in build_model(cfg, 10).modules() if isinstance(m, LIF)]
+    assert lifs and all(m.v_reset is None for m in lifs)
+    hard = [m for m in build_model(config_for("bkdsnn-c10-2-384-baseline", "smoke", 0), 10).modules()
+            if isinstance(m, LIF)]
+    assert all(m.v_reset == 0.0 for m in hard)

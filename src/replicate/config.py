@@ -142,7 +142,8 @@ class Config:
                 "lif_v_threshold", "lif_detach_reset", "surrogate", "surrogate_alpha")
         kw = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
         if self.T is not None:  # an SNN: the reset mode is meaningful, None = soft reset
-            kw["lif_v_reset"] = self.lif_v_reset
+            # timm.create_model drops None-valued kwargs, so soft reset travels as "soft"
+            kw["lif_v_reset"] = "soft" if self.lif_v_reset is None else self.lif_v_reset
         return kw
 
 

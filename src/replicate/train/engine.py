@@ -178,7 +178,7 @@ def run(cfg: Config, *, force: bool = False, _interrupt_after_steps: int | None 
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"non-finite loss at epoch {epoch + 1}, step {i + 1}: "
-                    f"{ {k: float(v) for k, v in terms.items()} }")
+                    f"{ {k: float(v.detach()) for k, v in terms.items()} }")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -1,0 +1,128 @@
+"""ANN ResNet teachers with the CIFAR stem, built on timm's ResNet/BasicBlock.
+
+CIFAR stem (spec-logitkd-selfdistill §1.3, "ANN teachers", torchvision-style ResNet with num_classes
+≤ 100): conv3×3 stride 1 (no bias) → BN → ReLU, **no max-pool**; four stages of BasicBlocks with
+widths w, 2w, 4w, 8w and strides 1, 2, 2, 2; global average pool; Linear. With w = 64 this is the
+standard CIFAR ResNet-18 (11,173,962 parameters for 10 classes). Global pooling makes any input size
+work (32×32 → 4×4 final map; 224×224 → 28×28).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from timm.models.resnet import BasicBlock, ResNet
+
+from . import register_unique
+from .output import ModelOutput
+
+__all__ = ["CifarResNet"]
+
+_TIMM_EXTRA_KWARGS = ("pretrained_cfg", "pretrained_cfg_overlay", "cache_dir")
+
+
+class CifarResNet(ResNet):
+    """timm ``ResNet`` (BasicBlock) with a 3×3/1 stem and no stem pool.
+
+    Args:
+        layers: blocks per stage, e.g. (2, 2, 2, 2) for ResNet-18, (3, 4, 6, 3) for ResNet-34.
+        num_classes: K.
+        in_chans: input channels.
+        width: base width w (stage widths w, 2w, 4w, 8w); 64 is the standard model.
+        zero_init_last: zero-init the last BN of each residual branch (timm's default is True;
+            False here, like torchvision's ResNet that the reference teacher copies).
+        drop_rate: dropout before the classifier; drop_path_rate: stochastic depth (timm rule).
+        pretrained_cfg, pretrained_cfg_overlay, cache_dir: added by ``timm.create_model``; ignored.
+
+    Raises:
+        TypeError: unknown keyword arguments.
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[int] = (2, 2, 2, 2),
+        num_classes: int = 10,
+        in_chans: int = 3,
+        width: int = 64,
+        zero_init_last: bool = False,
+        drop_rate: float = 0.0,
+        drop_path_rate: float = 0.0,
+        **kwargs: Any,
+    ):
+        extra = sorted(k for k in kwargs if k not in _TIMM_EXTRA_KWARGS)
+        if extra:
+            raise TypeError(f"CifarResNet got unexpected keyword arguments {extra}")
+        w = int(width)
+        if w < 1:
+            raise ValueError(f"width must be >= 1, got {width}")
+        super().__init__(
+            block=BasicBlock,
+            layers=tuple(layers),
+            num_classes=num_classes,
+            in_chans=in_chans,
+            channels=(w, 2 * w, 4 * w, 8 * w),
+            drop_rate=drop_rate,
+            drop_path_rate=drop_path_rate,
+            zero_init_last=zero_init_last,
+        )
+        self.width = w
+        # CIFAR stem: replace timm's 7×7/2 conv (+ 3×3/2 max-pool) by a 3×3/1 conv, no pool.
+        self.conv1 = nn.Conv2d(in_chans, w, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(w)
+        self.maxpool = nn.Identity()
+        if w != 64:
+            # timm's stem always has 64 channels, so its first block would carry a 64→w projection
+            # shortcut; the CIFAR model has an identity shortcut there (block 0: no drop-path).
+            self.layer1[0] = BasicBlock(w, w)
+        reductions = iter((1, 1, 2, 4, 8))
+        for info in self.feature_info:
+            info["reduction"] = next(reductions)
+        self.feature_info[0]["num_chs"] = w
+        self.init_weights(zero_init_last=zero_init_last)
+
+    def forward(self, x: torch.Tensor, return_feature: bool = False) -> torch.Tensor | ModelOutput:
+        """Logits ``[B, K]`` for images ``[B, C, H, W]`` (any H, W ≥ 8 or so).
+
+        With ``return_feature=True``: ``ModelOutput(logits [B, K], feature [B, 8w])`` where the
+        feature is the globally pooled pre-logits vector (the BKD target, spec-bkdsnn-cml §1.4)
+        taken before the classifier dropout, so ``logits == fc(feature)`` when ``drop_rate`` is 0
+        or in eval mode.
+        """
+        feature = self.global_pool(self.forward_features(x))
+        z = feature
+        if self.drop_rate:
+            z = F.dropout(z, p=float(self.drop_rate), training=self.training)
+        logits = self.fc(z)
+        if return_feature:
+            return ModelOutput(logits=logits, feature=feature)
+        return logits
+
+
+def _create(variant: str, layers, pretrained: bool, width: int, kwargs: dict[str, Any]):
+    if pretrained:
+        raise ValueError(
+            f"{variant}: no pretrained weights are published for this CIFAR teacher; train it or "
+            "load a checkpoint explicitly"
+        )
+    model = CifarResNet(layers=layers, width=width, **kwargs)
+    model.pretrained_cfg = model.default_cfg = {
+        "architecture": variant,
+        "num_classes": model.num_classes,
+        "input_size": (model.in_chans, 32, 32),
+        "url": "",
+    }
+    return model
+
+
+@register_unique
+def cifar_resnet18_ann(pretrained: bool = False, width: int = 64, **kwargs: Any) -> CifarResNet:
+    """ANN ResNet-18, CIFAR stem; 11,173,962 params for K = 10 at width 64."""
+    return _create("cifar_resnet18_ann", (2, 2, 2, 2), pretrained, width, kwargs)
+
+
+@register_unique
+def cifar_resnet34_ann(pretrained: bool = False, width: int = 64, **kwargs: Any) -> CifarResNet:
+    """ANN ResNet-34 ([3, 4, 6, 3] BasicBlocks), CIFAR stem."""
+    return _create("cifar_resnet34_ann", (3, 4, 6, 3), pretrained, width, kwargs)

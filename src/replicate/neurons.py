@@ -1,0 +1,224 @@
+"""The one LIF neuron used by every spiking model in this package.
+
+All spiking layers are built through :func:`make_lif` or :class:`LIFSettings`, so a neuron setting
+(τ, threshold, reset mode, surrogate) is chosen in exactly one place. The arithmetic itself is done
+by spikingjelly's ``LIFNode`` (multi-step mode); this module only fixes the settings, validates them
+and makes the membrane state per-call (no leak between batches).
+
+Dynamics per neuron, t = 1..T, V_0 = 0 (spikingjelly ``LIFNode``; with V_reset = 0 or soft reset):
+
+* ``decay_input=True`` (BKDSNN/Spikingformer, spec-bkdsnn-cml §3.1):
+  ``H_t = V_{t-1} + (X_t - V_{t-1}) / τ``
+* ``decay_input=False`` (temporal logit KD / self-distillation, spec-logitkd-selfdistill §1.1):
+  ``H_t = λ·V_{t-1} + X_t`` with ``λ = 1 - 1/τ`` (use :func:`tau_from_decay` to go from λ to τ).
+* fire: ``S_t = Θ(H_t - V_th)`` (Θ(0) = 1); backward uses the surrogate derivative, for the
+  sigmoid surrogate ``dS/dH ≈ α·σ(α(H - V_th))·(1 - σ(α(H - V_th)))``.
+* reset, with ``S̃_t = stopgrad(S_t)`` if ``detach_reset`` else ``S_t``:
+  hard (``v_reset`` a float): ``V_t = (1 - S̃_t)·H_t + S̃_t·v_reset``;
+  soft (``v_reset=None``): ``V_t = H_t - V_th·S̃_t``.
+
+(With a non-zero hard-reset value spikingjelly leaks towards ``v_reset`` instead of 0:
+``H_t = V_{t-1} + (X_t - (V_{t-1} - v_reset))/τ``; no model here uses that.)
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import torch
+from spikingjelly.activation_based import neuron, surrogate
+
+__all__ = ["LIF", "LIFSettings", "SURROGATES", "make_lif", "tau_from_decay"]
+
+#: Allowed surrogate names → spikingjelly surrogate class (constructed with ``alpha=``).
+SURROGATES: dict[str, type] = {
+    "sigmoid": surrogate.Sigmoid,
+    "atan": surrogate.ATan,
+}
+
+#: Strings accepted for ``v_reset`` meaning "soft reset" (``None``). Needed because
+#: ``timm.create_model`` silently drops keyword arguments whose value is ``None``.
+_SOFT_RESET_NAMES = ("soft", "none")
+
+
+def tau_from_decay(decay: float) -> float:
+    """Membrane time constant τ for a multiplicative leak λ per step: ``τ = 1 / (1 - λ)``.
+
+    spec-logitkd-selfdistill §1.1: "decay" λ is the membrane leak per step, so with
+    ``decay_input=False`` the charge is ``H_t = λ·V_{t-1} + X_t``. E.g. 0.5 → 2.0, 0.2 → 1.25.
+
+    Raises:
+        ValueError: if ``decay`` is not in ``[0, 1)``.
+    """
+    decay = float(decay)
+    if not 0.0 <= decay < 1.0:
+        raise ValueError(f"decay must be in [0, 1), got {decay}")
+    return 1.0 / (1.0 - decay)
+
+
+def _normalise_v_reset(v_reset: Any) -> float | None:
+    if v_reset is None:
+        return None
+    if isinstance(v_reset, str):
+        if v_reset.strip().lower() in _SOFT_RESET_NAMES:
+            return None
+        try:
+            return float(v_reset)
+        except ValueError:
+            raise ValueError(
+                f"v_reset must be a float (hard reset), None or one of {_SOFT_RESET_NAMES} "
+                f"(soft reset), got {v_reset!r}"
+            ) from None
+    if isinstance(v_reset, bool):
+        raise ValueError(f"v_reset must be a float or None, got {v_reset!r}")
+    return float(v_reset)
+
+
+def _make_surrogate(name: str, alpha: float):
+    key = str(name).lower()
+    if key not in SURROGATES:
+        raise ValueError(f"unknown surrogate {name!r}; allowed: {sorted(SURROGATES)}")
+    return SURROGATES[key](alpha=float(alpha))
+
+
+class LIF(neuron.LIFNode):
+    """Multi-step LIF layer whose membrane state lives only inside one ``forward`` call.
+
+    Input ``[T, B, ...]`` (any trailing shape) → spikes of the same shape and dtype (values 0/1).
+    The state is reset before and after every forward, so two identical calls give identical
+    outputs and nothing leaks from one batch to the next (the original code called
+    ``functional.reset_net`` after every batch, spec-bkdsnn-cml §3.1). Only ``step_mode='m'`` is
+    supported; single-step use would break the temporal recurrence under the per-call reset.
+
+    Build it with :func:`make_lif` or :meth:`LIFSettings.build` rather than directly.
+    """
+
+    def supported_step_mode(self):
+        """Only multi-step mode: the per-call reset would break single-step recurrence."""
+        return ("m",)
+
+    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        """Spikes ``[T, B, ...]`` for input currents ``x_seq`` ``[T, B, ...]`` (T ≥ 1).
+
+        Spikes have the input's dtype; fp16/bf16 inputs (autocast) are integrated in fp32.
+
+        Raises:
+            ValueError: if ``x_seq`` has fewer than 2 dimensions.
+        """
+        if x_seq.dim() < 2:
+            raise ValueError(f"LIF expects [T, B, ...] input, got shape {tuple(x_seq.shape)}")
+        dtype = x_seq.dtype
+        if dtype in (torch.float16, torch.bfloat16):
+            # Under autocast the currents arrive in half precision; spikingjelly then materialises
+            # a half-precision membrane and falls back to a slow per-step reference loop. Keep the
+            # membrane in fp32 (closer to the maths, and the fused kernel runs); spikes are 0/1,
+            # so casting them back is exact.
+            x_seq = x_seq.float()
+        self.reset()
+        try:
+            return super().forward(x_seq).to(dtype)
+        finally:
+            self.reset()
+
+
+@dataclass(frozen=True)
+class LIFSettings:
+    """All knobs of :class:`LIF`, in one immutable object that models can take as an argument.
+
+    Defaults are the Spikingformer/CML neuron (spec-bkdsnn-cml §3.1): τ = 2, ``decay_input``,
+    V_th = 1, hard reset to 0, detached reset, sigmoid surrogate with α = 4.
+
+    Attributes:
+        tau: membrane time constant, must be > 1 (spikingjelly requirement).
+        decay_input: whether the input is scaled by 1/τ (see module docstring).
+        v_threshold: firing threshold V_th.
+        v_reset: float → hard reset to that value; ``None`` (or "soft"/"none") → soft reset.
+        detach_reset: stop the gradient through the spike in the reset term.
+        surrogate: ``"sigmoid"`` or ``"atan"`` (spikingjelly ``Sigmoid`` / ``ATan``).
+        surrogate_alpha: the surrogate's sharpness α.
+
+    Raises:
+        ValueError: at construction, for τ ≤ 1, a non-positive α, an unknown surrogate or a
+            malformed ``v_reset``.
+    """
+
+    tau: float = 2.0
+    decay_input: bool = True
+    v_threshold: float = 1.0
+    v_reset: float | None = 0.0
+    detach_reset: bool = True
+    surrogate: str = "sigmoid"
+    surrogate_alpha: float = 4.0
+
+    def __post_init__(self) -> None:
+        tau = float(self.tau)
+        if not tau > 1.0:
+            raise ValueError(
+                f"tau must be > 1 (spikingjelly LIFNode requirement), got {self.tau}; "
+                "for a leak factor λ use tau_from_decay(λ)"
+            )
+        alpha = float(self.surrogate_alpha)
+        if not alpha > 0.0:
+            raise ValueError(f"surrogate_alpha must be > 0, got {self.surrogate_alpha}")
+        name = str(self.surrogate).lower()
+        if name not in SURROGATES:
+            raise ValueError(f"unknown surrogate {self.surrogate!r}; allowed: {sorted(SURROGATES)}")
+        object.__setattr__(self, "tau", tau)
+        object.__setattr__(self, "decay_input", bool(self.decay_input))
+        object.__setattr__(self, "v_threshold", float(self.v_threshold))
+        object.__setattr__(self, "v_reset", _normalise_v_reset(self.v_reset))
+        object.__setattr__(self, "detach_reset", bool(self.detach_reset))
+        object.__setattr__(self, "surrogate", name)
+        object.__setattr__(self, "surrogate_alpha", alpha)
+
+    def replace(self, **overrides: Any) -> "LIFSettings":
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **overrides)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def build(self, **overrides: Any) -> LIF:
+        """A fresh :class:`LIF` layer with these settings, optionally overriding some fields.
+
+        Example: ``settings.build(v_threshold=0.5)`` for Spikingformer's ``attn_lif``.
+        """
+        s = self.replace(**overrides) if overrides else self
+        return LIF(
+            tau=s.tau,
+            decay_input=s.decay_input,
+            v_threshold=s.v_threshold,
+            v_reset=s.v_reset,
+            surrogate_function=_make_surrogate(s.surrogate, s.surrogate_alpha),
+            detach_reset=s.detach_reset,
+            step_mode="m",
+        )
+
+
+def make_lif(
+    *,
+    tau: float = 2.0,
+    decay_input: bool = True,
+    v_threshold: float = 1.0,
+    v_reset: float | None = 0.0,
+    detach_reset: bool = True,
+    surrogate: str = "sigmoid",
+    surrogate_alpha: float = 4.0,
+) -> LIF:
+    """Build a multi-step :class:`LIF` layer (``[T, B, ...]`` → spikes ``[T, B, ...]``).
+
+    Same as ``LIFSettings(...).build()``; see :class:`LIFSettings` for the fields and the module
+    docstring for the equations.
+
+    Raises:
+        ValueError: τ ≤ 1, α ≤ 0, unknown surrogate name (allowed: "sigmoid", "atan"), bad v_reset.
+    """
+    return LIFSettings(
+        tau=tau,
+        decay_input=decay_input,
+        v_threshold=v_threshold,
+        v_reset=v_reset,
+        detach_reset=detach_reset,
+        surrogate=surrogate,
+        surrogate_alpha=surrogate_alpha,
+    ).build()
