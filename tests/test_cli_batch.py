@@ -31,7 +31,7 @@ def test_bad_input_is_one_line_before_any_training(tmp_path, args, needle):
 @pytest.mark.slow
 def test_smoke_main_job_through_papermill(tmp_path, data_root):
     out = tmp_path / "out"
-    r = _batch("--main-job", "--profile", "smoke", "--out", str(out), "--data-root", data_root)
+    r = _batch("--main-job", "--profile", "smoke", "--out", str(out), "--data-root", data_root, "-q")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "total" in r.stdout
     recs = sorted((out / "records").glob("*/smoke/*.json"))
@@ -47,5 +47,12 @@ def test_smoke_main_job_through_papermill(tmp_path, data_root):
     d = paired_delta(df, "bkdsnn-c10-2-384-mixed", "bkdsnn-c10-2-384-baseline", "smoke")
     assert d["n"] == 1 and d["seeds"] == [0]
     # a second batch finds every record (and the teacher's weights) and skips all runs
-    r2 = _batch("--main-job", "--profile", "smoke", "--out", str(out), "--data-root", data_root)
+    r2 = _batch("--main-job", "--profile", "smoke", "--out", str(out), "--data-root", data_root, "-q")
     assert r2.returncode == 0 and r2.stdout.count("skip ") == 3, r2.stdout
+    # the book builds strictly (-W -n, no --keep-going) from these smoke records
+    b = subprocess.run([sys.executable, "-m", "replicate", "book", "--results", str(out),
+                        "--build", str(tmp_path / "build")], capture_output=True, text=True,
+                       timeout=600)
+    assert b.returncode == 0, b.stdout[-3000:] + b.stderr[-3000:]
+    html = (tmp_path / "build" / "_build" / "html" / "bkdsnn.html").read_text()
+    assert "Profile <code" in html or "smoke" in html

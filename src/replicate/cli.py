@@ -88,8 +88,13 @@ def cmd_batch(args) -> int:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         print(f"replicate batch: error: {msg}", file=sys.stderr)
         return 2
+    import logging
+
     import papermill as pm
 
+    if not args.quiet:  # stream each notebook's output (epoch lines, tqdm) as it runs
+        logging.basicConfig(level=logging.INFO, format="    %(message)s")
+        logging.getLogger("papermill").setLevel(logging.INFO)
     overrides = dict(_parse_kv(p) for p in args.param)
     total0, times = time.time(), []
     print(f"replicate batch: {len(plan)} run(s), profile {args.profile}, output {args.out}")
@@ -103,9 +108,15 @@ def cmd_batch(args) -> int:
             continue
         print(f"  run  {rid} seed {seed} ({cfg.hash}) via {row.notebook}", flush=True)
         t0 = time.time()
-        pm.execute_notebook(str(REPO / row.notebook), str(rec.with_suffix(".ipynb")),
-                            parameters=_notebook_params(cfg, overrides), kernel_name="python3",
-                            progress_bar=False, log_output=args.verbose, cwd=str(REPO))
+        rec.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            pm.execute_notebook(str(REPO / row.notebook), str(rec.with_suffix(".ipynb")),
+                                parameters=_notebook_params(cfg, overrides), kernel_name="python3",
+                                progress_bar=False, log_output=not args.quiet, cwd=str(REPO))
+        except pm.PapermillExecutionError as e:
+            print(f"replicate batch: error: {rid} seed {seed} failed ({e.ename}: {e.evalue}); "
+                  f"see {rec.with_suffix('.ipynb')}", file=sys.stderr)
+            return 1
         times.append((rid, seed, time.time() - t0, "ran"))
         print(f"       done in {time.time() - t0:.0f} s", flush=True)
     print("replicate batch: wall time per run")
@@ -125,7 +136,8 @@ def cmd_list(args) -> int:
 
 def cmd_book(args) -> int:
     env = dict(os.environ, REPLICATE_RESULTS=str(Path(args.results).resolve()))
-    cmd = [sys.executable, "-m", "jupyter_book", "build", str(REPO / "book"), "-W", "-n",
+    jb = Path(sys.executable).parent / "jupyter-book"  # the console script beside this Python
+    cmd = [str(jb), "build", str(REPO / "book"), "-W", "-n",
            "--path-output", str(Path(args.build).resolve())]
     if not (Path(args.results) / "records").is_dir():
         print(f"replicate book: error: no records under {args.results}/records", file=sys.stderr)
@@ -148,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("-p", "--param", action="append", default=[],
                    help="override a config field: name=value (changes the hash)")
     b.add_argument("--force", action="store_true", help="rerun even if the record exists")
-    b.add_argument("-v", "--verbose", action="store_true", help="stream the notebooks' output")
+    b.add_argument("-q", "--quiet", action="store_true", help="do not stream the notebooks' output")
     b.set_defaults(fn=cmd_batch)
     ls = sub.add_parser("list", help="list the registered rows")
     ls.add_argument("--paper")

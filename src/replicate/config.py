@@ -20,7 +20,7 @@ DISTILL_TYPES = ("none", "wsld", "bkd", "mixed")
 
 #: Fields that say where and how a run executes, not what it computes; excluded from the hash.
 RUNTIME_FIELDS = frozenset({"data_root", "out_dir", "num_threads", "device", "teacher_checkpoint",
-                            "eval_batch_size", "progress"})
+                            "eval_batch_size", "progress", "num_workers"})
 
 
 @dataclass
@@ -90,6 +90,7 @@ class Config:
     # --- runtime (not hashed)
     eval_batch_size: int = 256
     num_threads: int | None = None
+    num_workers: int = 0               #: DataLoader worker processes (augmentation on a GPU box)
     device: str = "cpu"
     out_dir: str = "out"
     progress: bool = True

@@ -31,7 +31,7 @@ CPU_RUN = dict(train_subset=5000, epochs=5, cooldown_epochs=0, warmup_frac=0.05,
 SMOKE_RUN = dict(train_subset=320, epochs=2, cooldown_epochs=0, curve_test_subset=100,
                  final_test_subset=200, device="cpu", batch_size=32, randaugment=None,
                  random_erasing=0.0)
-GPU_RUN = dict(train_subset=20000, epochs=30, cooldown_epochs=0, curve_test_subset=2000,
+GPU_RUN = dict(train_subset=20000, epochs=20, cooldown_epochs=0, curve_test_subset=2000,
                device="cuda")
 
 SIZES = {  # paper (dim, depth, heads), cpu (dim, depth, heads), claims (baseline, mixed)
@@ -49,7 +49,7 @@ register(Row(
         "paper": {**PAPER_RECIPE, "model": "vit_small_patch16_224.augreg_in21k", "pretrained": True,
                   "img_size": 224, "epochs": 50, "warmup_frac": 0.05,
                   "curve_test_subset": 10000},
-        "gpu": {**PAPER_RECIPE, **GPU_RUN, "model": "cifar_resnet18_ann", "width": 64},
+        "gpu": {**PAPER_RECIPE, **GPU_RUN, "model": "cifar_resnet18_ann", "width": 32},
         "cpu": {**PAPER_RECIPE, **CPU_RUN, "model": "cifar_resnet18_ann", "width": 16, "epochs": 15},
         "smoke": {**PAPER_RECIPE, **SMOKE_RUN, "model": "cifar_resnet18_ann", "width": 8},
     },

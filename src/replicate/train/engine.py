@@ -135,7 +135,7 @@ def run(cfg: Config, *, force: bool = False, _interrupt_after_steps: int | None 
     optimizer = build_optimizer(cfg, trainable)
     g = torch.Generator()
     loader = DataLoader(data.train, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
-                        num_workers=0, generator=g)
+                        num_workers=cfg.num_workers, generator=g)
     ipe = len(loader)
     if ipe == 0:
         raise ValueError(f"train_subset {len(data.train)} is smaller than batch_size {cfg.batch_size}")
