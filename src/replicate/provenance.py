@@ -22,7 +22,8 @@ def git_state(repo: Path | None = None) -> dict:
                                     cwd=repo, capture_output=True, text=True, check=True).stdout.strip())
         return {"commit": commit, "dirty": dirty}
     except (OSError, subprocess.CalledProcessError):
-        return {"commit": None, "dirty": None}
+        # a copy without .git (e.g. a remote GPU box): the launcher may say which commit it is
+        return {"commit": os.environ.get("REPLICATE_GIT_COMMIT"), "dirty": None}
 
 
 def versions() -> dict:
