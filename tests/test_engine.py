@@ -41,6 +41,7 @@ def test_record_has_provenance_and_is_reused(tmp_path, data_root):
     assert {"git", "packages", "machine", "wall_time_s"} <= set(prov)
     assert prov["packages"]["torch"] and prov["packages"]["spikingjelly"]
     assert on_disk["data"]["source"]["kind"] == "tar"
+    assert on_disk["overrides"] == {}  # the registered smoke recipe, unchanged
     assert len(on_disk["curves"]) == cfg.epochs
     assert 0 < on_disk["metrics"]["mean_firing_rate"] < 1
     assert on_disk["metrics"]["final_test_size"] == 200

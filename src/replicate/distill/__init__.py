@@ -13,6 +13,7 @@ from torch import nn
 
 from replicate.distill.bkd import BKD, channel_mask
 from replicate.distill.mixed import Mixed
+from replicate.distill.temporal import StandardKD, TemporalKD, self_teacher  # noqa: F401
 from replicate.distill.wsld import WSLD, as_soft_target, wsld_loss
 
 __all__ = [

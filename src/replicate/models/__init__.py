@@ -42,6 +42,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 
 
 from . import resnet_ann, spikingformer  # noqa: E402  (registers the models with timm)
+from . import spiking_resnet  # noqa: E402  (registers spiking_resnet{18,19,34}_cifar, spiking_preact_resnet34_imagenet)
 from .resnet_ann import CifarResNet  # noqa: E402
 from .spikingformer import CMLSpikingformer  # noqa: E402
 

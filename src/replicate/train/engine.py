@@ -91,6 +91,15 @@ def preflight(cfg: Config) -> None:
         check_teacher(cfg)
 
 
+def _overrides(cfg: Config) -> dict | None:
+    """Fields where ``cfg`` departs from its registered recipe (None for an unregistered row)."""
+    from ..experiments import overrides_of
+    try:
+        return overrides_of(cfg)
+    except (KeyError, ValueError):
+        return None
+
+
 def run(cfg: Config, *, force: bool = False, _interrupt_after_steps: int | None = None) -> dict:
     """Train ``cfg`` to completion (resuming if interrupted) and return its record.
 
@@ -214,7 +223,7 @@ def run(cfg: Config, *, force: bool = False, _interrupt_after_steps: int | None 
     train_wall = prior_wall + time.time() - t0
     record = {
         "schema": SCHEMA_VERSION, "row": cfg.row, "profile": cfg.profile, "seed": cfg.seed,
-        "config_hash": h, "config": cfg.to_dict(),
+        "config_hash": h, "config": cfg.to_dict(), "overrides": _overrides(cfg),
         "metrics": {
             "top1": final["top1"], "final_test_size": len(data.final_y),
             "last_curve_top1": curves[-1]["curve_top1"], "best_curve_top1": best["curve_top1"],

@@ -1,0 +1,485 @@
+"""Spiking ResNets of the temporal-logit-KD paper: CIFAR ResNet-18/19/34 and ImageNet preact-ResNet-34.
+
+Written from spec-logitkd-selfdistill §1.1–1.3. Layout conventions (the same as
+:mod:`.spikingformer`):
+
+* activations are ``[T, B, C, H, W]`` (time first); convolutions and batch norms act on the
+  flattened ``[T·B, ...]`` tensor, so BN statistics are shared over time steps (§1.1, "tdBN-like");
+* every LIF is :class:`replicate.neurons.LIF` (multi-step, state reset per call) with this
+  paper's neuron: leak λ per step (τ = 1/(1−λ)), ``decay_input=False``, V_th = 1, sigmoid
+  surrogate α = 4 (§1.1);
+* a static image ``[B, C, H, W]`` is repeated T times (direct encoding, §1.2) and the first
+  conv + BN output drives the first LIF; a ``[T, B, C, H, W]`` input is used as is;
+* ``forward`` returns per-timestep logits ``[T, B, K]``; the prediction is their T-mean.
+
+Two families:
+
+* :class:`SpikingResNet` (post-activation, CIFAR/DVS; "resnet18"/"resnet19" of §1.3, and a
+  ResNet-34 with the same block and [3, 4, 6, 3] stages). Spikes travel between blocks.
+* :class:`SpikingPreActResNet` (ImageNet "preact_resnet34" of §1.3). The residual stream is
+  real-valued; every block starts with a LIF.
+
+Parameter and submodule names follow the released code (``conv0``, ``layer1.0.conv1``,
+``layer1.0.shortcut``, ``classifier`` for the CIFAR family; ``conv1``, ``bn1``, ``layer1.0.sn1``,
+``layer1.0.downsample``, ``fc`` for the preact family), so a released state_dict maps onto ours by
+name. LIFs carry no parameters or buffers.
+
+Because the LIF dynamics are causal and eval-mode BN uses running statistics, in ``eval()`` mode
+a run with T' steps gives exactly the first T' per-timestep logits of a T-step run (§2.4); change
+``model.T`` (static input) or pass a ``[T', B, ...]`` input to deploy at another budget. In train
+mode this does not hold (BN batch statistics span all T·B rows).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+import torch.nn as nn
+
+from ..neurons import LIFSettings, tau_from_decay
+from . import register_unique
+from .output import ModelOutput
+from .spikingformer import _FLAT_LIF_KWARGS, _TIMM_EXTRA_KWARGS, _seq
+
+__all__ = [
+    "CIFAR_LIF",
+    "IMAGENET_LIF",
+    "SpikingBasicBlock",
+    "SpikingPreActBlock",
+    "SpikingPreActResNet",
+    "SpikingResNet",
+]
+
+#: Neuron of the CIFAR/DVS configs of the released code (§1.1 table, "A CIFAR / DVS"):
+#: λ = 0.5 (τ = 2), no input decay, hard reset to 0, reset *not* detached, sigmoid α = 4.
+CIFAR_LIF = LIFSettings(
+    tau=2.0, decay_input=False, v_threshold=1.0, v_reset=0.0, detach_reset=False,
+    surrogate="sigmoid", surrogate_alpha=4.0,
+)
+
+#: Neuron of the ImageNet config (§1.1 table, "A ImageNet"): λ = 0.2 (τ = 1.25), soft reset,
+#: reset not detached, otherwise as :data:`CIFAR_LIF`.
+IMAGENET_LIF = LIFSettings(
+    tau=1.25, decay_input=False, v_threshold=1.0, v_reset=None, detach_reset=False,
+    surrogate="sigmoid", surrogate_alpha=4.0,
+)
+
+
+def _lif_from_kwargs(lif: LIFSettings, kwargs: dict[str, Any], owner: str) -> LIFSettings:
+    """Apply the flat neuron kwargs (``lif_tau``/``lif_decay``, ``lif_v_reset``, ...) to ``lif``.
+
+    Pops the recognised keys (and timm's extra kwargs) from ``kwargs``.
+
+    Raises:
+        TypeError: if ``lif`` is not a LIFSettings or unknown kwargs remain.
+        ValueError: if both ``lif_tau`` and ``lif_decay`` are given, or a value is invalid
+            (λ outside [0, 1), τ ≤ 1 — so λ = 0 is refused —, bad reset, ...).
+    """
+    if not isinstance(lif, LIFSettings):
+        raise TypeError(f"lif must be a LIFSettings, got {type(lif).__name__}")
+    overrides: dict[str, Any] = {}
+    decay = kwargs.pop("lif_decay", None)
+    for key in list(kwargs):
+        if key in _FLAT_LIF_KWARGS:
+            overrides[_FLAT_LIF_KWARGS[key]] = kwargs.pop(key)
+        elif key in _TIMM_EXTRA_KWARGS:
+            kwargs.pop(key)
+    if kwargs:
+        raise TypeError(f"{owner} got unexpected keyword arguments {sorted(kwargs)}")
+    if decay is not None:
+        if "tau" in overrides:
+            raise ValueError("give either lif_tau or lif_decay (λ, τ = 1/(1-λ)), not both")
+        overrides["tau"] = tau_from_decay(decay)
+    return lif.replace(**overrides) if overrides else lif
+
+
+class SpikingBasicBlock(nn.Module):
+    """Post-activation spiking BasicBlock (§1.3, "resnet18"): spikes in, spikes out.
+
+    ``[T, B, C_in, H, W]`` → ``[T, B, C_out, H/s, W/s]``::
+
+        out = LIF_2( BN_2(conv3×3(LIF_1(BN_1(conv3×3_s(x))))) + shortcut(x) )
+
+    Convs have no bias; ``shortcut`` is the identity (an empty ``nn.Sequential``) or
+    conv1×1 stride s (no bias) → BN when the stride or width changes.
+    """
+
+    expansion = 1
+
+    def __init__(self, in_planes: int, planes: int, stride: int, lif: LIFSettings):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.spike1 = lif.build()
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or in_planes != planes:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_planes, planes, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(planes),
+            )
+        self.spike2 = lif.build()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.spike1(_seq(lambda z: self.bn1(self.conv1(z)), x))
+        out = _seq(lambda z: self.bn2(self.conv2(z)), out) + _seq(self.shortcut, x)
+        return self.spike2(out)
+
+
+class SpikingPreActBlock(nn.Module):
+    """Pre-activation spiking BasicBlock (§1.3, "preact_resnet34"): real in, real out.
+
+    ``[T, B, C_in, H, W]`` → ``[T, B, C_out, H/s, W/s]``::
+
+        out = BN_2(conv3×3(LIF_2(BN_1(conv3×3_s(LIF_1(x)))))) + downsample(x)
+
+    Convs **with** bias; ``downsample`` (conv1×1 stride s with bias → BN) acts on the real-valued
+    block input, or is ``None`` (identity) when stride and width are unchanged.
+    """
+
+    expansion = 1
+
+    def __init__(self, in_planes: int, planes: int, stride: int, lif: LIFSettings):
+        super().__init__()
+        self.sn1 = lif.build()
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1, bias=True)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.sn2 = lif.build()
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=True)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = (
+            nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride=stride, bias=True), nn.BatchNorm2d(planes))
+            if stride != 1 or in_planes != planes
+            else None
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = _seq(lambda z: self.bn1(self.conv1(z)), self.sn1(x))
+        out = _seq(lambda z: self.bn2(self.conv2(z)), self.sn2(out))
+        identity = x if self.downsample is None else _seq(self.downsample, x)
+        return out + identity
+
+
+class _SpikingNet(nn.Module):
+    """Shared input encoding, head and ``forward`` contract of the spiking ResNets."""
+
+    T: int
+    num_classes: int
+    num_features: int
+
+    def _check_T(self, T: int) -> int:
+        if int(T) != T or T < 1:
+            raise ValueError(f"T must be an integer >= 1, got {T}")
+        return int(T)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Direct encoding: ``[B, C, H, W]`` → ``[T, B, C, H, W]`` (repeated ``self.T`` times);
+        a 5-D input ``[T', B, C, H, W]`` is returned unchanged.
+
+        Raises:
+            ValueError: for any other number of dimensions, or if ``self.T`` < 1.
+        """
+        if x.dim() == 4:
+            t = self._check_T(self.T)
+            return x.unsqueeze(0).expand(t, *x.shape)
+        if x.dim() == 5:
+            return x
+        raise ValueError(f"expected [B, C, H, W] or [T, B, C, H, W] input, got {tuple(x.shape)}")
+
+    def _head(self) -> nn.Module:
+        raise NotImplementedError
+
+    def get_classifier(self) -> nn.Module:
+        return self._head()
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        """``[T, B, C, H', W']`` → per-timestep logits ``[T, B, K]`` (global average pool, head)."""
+        return self._head()(x.mean(dim=(3, 4)))
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, return_feature: bool = False) -> torch.Tensor | ModelOutput:
+        """Per-timestep logits ``[T, B, K]`` for an image batch ``[B, C, H, W]`` (repeated
+        ``self.T`` times) or a temporal batch ``[T, B, C, H, W]`` (its own T is used).
+
+        The prediction is ``logits.mean(0)``. With ``return_feature=True`` returns
+        ``ModelOutput(logits [T, B, K], feature [B, C, H', W'])`` where the feature is the last
+        stage's output map averaged over T (firing rates for :class:`SpikingResNet`, the
+        real-valued residual stream for :class:`SpikingPreActResNet`).
+
+        Raises:
+            ValueError: bad input rank (see :meth:`encode`).
+        """
+        feat = self.forward_features(x)
+        logits = self.forward_head(feat)
+        if return_feature:
+            return ModelOutput(logits=logits, feature=feat.mean(0))
+        return logits
+
+
+class SpikingResNet(_SpikingNet):
+    """Post-activation spiking ResNet with the CIFAR stem (§1.3 "resnet18"/"resnet19").
+
+    Stem: conv3×3 stride 1 (no bias) → BN → LIF, no max-pool (``conv0`` = Sequential(conv, BN,
+    LIF)). Stages of :class:`SpikingBasicBlock` (``layer1``, ``layer2``, ...). Head: global average
+    pool → ``classifier``: Linear(C_last, K) or, with ``hidden_features`` h (ResNet-19),
+    Linear(C_last, h) → LIF → Linear(h, K), applied per timestep. Default PyTorch initialisation
+    (the released model has no custom init).
+
+    Args:
+        layers: blocks per stage, e.g. (2, 2, 2, 2) ResNet-18, (3, 3, 2) ResNet-19,
+            (3, 4, 6, 3) ResNet-34.
+        widths: output channels per stage, e.g. (64, 128, 256, 512) or (128, 256, 512).
+        strides: stride of the first block of each stage (default 1, 2, 2, ...).
+        stem_width: stem channels (default ``widths[0]``).
+        hidden_features: width of the spiking hidden FC of the head (ResNet-19: 256), or None.
+        num_classes: K (0 → no final Linear; "logits" are then the pooled features, or the
+            hidden spikes when ``hidden_features`` is set).
+        in_chans: input channels (3; 2 for DVS).
+        T: time steps for a static image input (direct encoding).
+        lif: neuron settings (default :data:`CIFAR_LIF`).
+        lif_tau, lif_decay (λ; τ = 1/(1−λ); alternative to lif_tau), lif_decay_input,
+            lif_v_threshold, lif_v_reset (float → hard reset; "soft"/None → soft), lif_detach_reset,
+            surrogate, surrogate_alpha: flat overrides of the fields of ``lif``.
+        pretrained_cfg, pretrained_cfg_overlay, cache_dir: added by ``timm.create_model``; ignored.
+
+    Raises:
+        ValueError: inconsistent ``layers``/``widths``/``strides``, non-positive sizes, T < 1,
+            both lif_tau and lif_decay; TypeError: unknown kwargs.
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[int] = (2, 2, 2, 2),
+        widths: Sequence[int] = (64, 128, 256, 512),
+        strides: Sequence[int] | None = None,
+        stem_width: int | None = None,
+        hidden_features: int | None = None,
+        num_classes: int = 10,
+        in_chans: int = 3,
+        T: int = 6,
+        lif: LIFSettings = CIFAR_LIF,
+        **kwargs: Any,
+    ):
+        super().__init__()
+        lif = _lif_from_kwargs(lif, kwargs, type(self).__name__)
+        layers, widths = tuple(int(n) for n in layers), tuple(int(w) for w in widths)
+        strides = tuple(int(s) for s in strides) if strides is not None else (1,) + (2,) * (len(layers) - 1)
+        if not layers or len(widths) != len(layers) or len(strides) != len(layers):
+            raise ValueError(
+                f"layers {layers}, widths {widths} and strides {strides} must be non-empty and "
+                "of equal length"
+            )
+        if min(layers) < 1 or min(widths) < 1 or min(strides) < 1:
+            raise ValueError(f"layers, widths and strides must be positive: {layers}, {widths}, {strides}")
+        stem_width = int(stem_width) if stem_width is not None else widths[0]
+        if stem_width < 1 or (hidden_features is not None and hidden_features < 1):
+            raise ValueError(
+                f"stem_width and hidden_features must be positive, got {stem_width}, {hidden_features}"
+            )
+
+        self.T = self._check_T(T)
+        self.num_classes = int(num_classes)
+        self.in_chans = int(in_chans)
+        self.layers, self.widths, self.strides = layers, widths, strides
+        self.stem_width = stem_width
+        self.hidden_features = None if hidden_features is None else int(hidden_features)
+        self.lif_settings = lif
+        self.num_features = widths[-1]
+
+        self.conv0 = nn.Sequential(
+            nn.Conv2d(in_chans, stem_width, 3, stride=1, padding=1, bias=False),
+            nn.BatchNorm2d(stem_width),
+            lif.build(),
+        )
+        in_planes = stem_width
+        for i, (n, w, s) in enumerate(zip(layers, widths, strides)):
+            blocks = []
+            for j in range(n):
+                blocks.append(SpikingBasicBlock(in_planes, w, s if j == 0 else 1, lif))
+                in_planes = w
+            self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
+        self.classifier = self._make_classifier(self.num_classes)
+
+    def _make_classifier(self, num_classes: int) -> nn.Sequential:
+        in_features = self.hidden_features or self.num_features
+        last = nn.Linear(in_features, num_classes) if num_classes > 0 else nn.Identity()
+        if self.hidden_features is None:
+            return nn.Sequential(last)
+        return nn.Sequential(
+            nn.Linear(self.num_features, self.hidden_features, bias=True),
+            self.lif_settings.build(),
+            last,
+        )
+
+    def _head(self) -> nn.Module:
+        return self.classifier
+
+    def reset_classifier(self, num_classes: int, global_pool: Any = None) -> None:
+        """New (default-initialised) head for ``num_classes`` (timm API; ``global_pool`` ignored)."""
+        self.num_classes = int(num_classes)
+        self.classifier = self._make_classifier(self.num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Spikes of the last stage, ``[T, B, C_last, H', W']`` (H' = H / prod(strides))."""
+        x = self.encode(x)
+        conv, bn, lif = self.conv0
+        x = lif(_seq(lambda z: bn(conv(z)), x))
+        for i in range(len(self.layers)):
+            x = getattr(self, f"layer{i + 1}")(x)
+        return x
+
+
+class SpikingPreActResNet(_SpikingNet):
+    """Pre-activation spiking ResNet with the ImageNet stem (§1.3 "preact_resnet34").
+
+    Stem: conv7×7 stride 2 **with bias** → BN → MaxPool(3, 2, 1); no LIF (the first LIF is the
+    first block's ``sn1``). Stages of :class:`SpikingPreActBlock` with widths w, 2w, 4w, 8w and
+    strides 1, 2, 2, 2; the real-valued layer4 output goes straight to global average pool → ``fc``
+    (no final LIF). Init: Kaiming-normal (fan_out, ReLU gain) conv weights, BN weight 1 / bias 0,
+    conv biases and ``fc`` PyTorch default. BN is ``nn.BatchNorm2d`` (the released ImageNet code
+    used SyncBatchNorm; convert with ``nn.SyncBatchNorm.convert_sync_batchnorm`` for DDP).
+
+    Args:
+        layers: blocks per stage ((3, 4, 6, 3) for ResNet-34).
+        width: w (64 in the paper).
+        num_classes: K (0 → ``fc`` is Identity).
+        in_chans: input channels.
+        T: time steps for a static image input.
+        lif: neuron settings (default :data:`IMAGENET_LIF`).
+        lif_tau, lif_decay, lif_decay_input, lif_v_threshold, lif_v_reset, lif_detach_reset,
+            surrogate, surrogate_alpha: flat overrides, as for :class:`SpikingResNet`.
+        pretrained_cfg, pretrained_cfg_overlay, cache_dir: added by ``timm.create_model``; ignored.
+
+    Raises:
+        ValueError: empty/non-positive ``layers``, ``width`` < 1, T < 1, both lif_tau and
+            lif_decay; TypeError: unknown kwargs.
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[int] = (3, 4, 6, 3),
+        width: int = 64,
+        num_classes: int = 1000,
+        in_chans: int = 3,
+        T: int = 4,
+        lif: LIFSettings = IMAGENET_LIF,
+        **kwargs: Any,
+    ):
+        super().__init__()
+        lif = _lif_from_kwargs(lif, kwargs, type(self).__name__)
+        layers = tuple(int(n) for n in layers)
+        if not layers or min(layers) < 1 or int(width) < 1:
+            raise ValueError(f"layers must be non-empty and positive and width >= 1, got {layers}, {width}")
+        w = int(width)
+        self.T = self._check_T(T)
+        self.num_classes = int(num_classes)
+        self.in_chans = int(in_chans)
+        self.layers = layers
+        self.width = w
+        self.widths = tuple(w * 2**i for i in range(len(layers)))
+        self.lif_settings = lif
+        self.num_features = self.widths[-1]
+
+        self.conv1 = nn.Conv2d(in_chans, w, 7, stride=2, padding=3, bias=True)
+        self.bn1 = nn.BatchNorm2d(w)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        in_planes = w
+        for i, (n, planes) in enumerate(zip(layers, self.widths)):
+            blocks = []
+            for j in range(n):
+                stride = (1 if i == 0 else 2) if j == 0 else 1
+                blocks.append(SpikingPreActBlock(in_planes, planes, stride, lif))
+                in_planes = planes
+            self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
+        self.fc = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def _head(self) -> nn.Module:
+        return self.fc
+
+    def reset_classifier(self, num_classes: int, global_pool: Any = None) -> None:
+        """New (default-initialised) ``fc`` for ``num_classes`` (timm API; ``global_pool`` ignored)."""
+        self.num_classes = int(num_classes)
+        self.fc = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Real-valued layer-4 output ``[T, B, 8w, H/32, W/32]`` (7×7 for 224×224 input)."""
+        x = _seq(lambda z: self.maxpool(self.bn1(self.conv1(z))), self.encode(x))
+        for i in range(len(self.layers)):
+            x = getattr(self, f"layer{i + 1}")(x)
+        return x
+
+
+# ----------------------------------------------------------------------------------------------
+# timm registration. No published weights exist for these models.
+
+
+def _finish(model: nn.Module, variant: str, img_size: int) -> nn.Module:
+    model.pretrained_cfg = model.default_cfg = {
+        "architecture": variant,
+        "num_classes": model.num_classes,
+        "input_size": (model.in_chans, img_size, img_size),
+        "url": "",
+    }
+    return model
+
+
+def _no_pretrained(variant: str, pretrained: bool) -> None:
+    if pretrained:
+        raise ValueError(
+            f"{variant}: no pretrained weights are published for this model; use pretrained=False "
+            "and load a checkpoint explicitly"
+        )
+
+
+def _cifar(variant: str, pretrained: bool, config: dict[str, Any], kwargs: dict[str, Any]) -> SpikingResNet:
+    _no_pretrained(variant, pretrained)
+    return _finish(SpikingResNet(**{**config, **kwargs}), variant, 32)
+
+
+@register_unique
+def spiking_resnet18_cifar(pretrained: bool = False, width: int = 64, **kwargs: Any) -> SpikingResNet:
+    """Spiking ResNet-18, CIFAR stem, [2, 2, 2, 2] blocks, widths w·(1, 2, 4, 8):
+    11,173,962 params for K = 10 at w = 64 (the same count as the ANN ResNet-18)."""
+    w = int(width)
+    return _cifar("spiking_resnet18_cifar", pretrained,
+                  dict(layers=(2, 2, 2, 2), widths=(w, 2 * w, 4 * w, 8 * w)), kwargs)
+
+
+@register_unique
+def spiking_resnet19_cifar(pretrained: bool = False, width: int = 64, **kwargs: Any) -> SpikingResNet:
+    """Spiking ResNet-19, CIFAR stem of 2w channels, [3, 3, 2] blocks, widths 2w, 4w, 8w, strides
+    1, 2, 2, head Linear(8w, 4w) → LIF → Linear(4w, K): 12,697,994 params for K = 10 at w = 64."""
+    w = int(width)
+    return _cifar("spiking_resnet19_cifar", pretrained,
+                  dict(layers=(3, 3, 2), widths=(2 * w, 4 * w, 8 * w), strides=(1, 2, 2),
+                       stem_width=2 * w, hidden_features=4 * w), kwargs)
+
+
+@register_unique
+def spiking_resnet34_cifar(pretrained: bool = False, width: int = 64, **kwargs: Any) -> SpikingResNet:
+    """Spiking ResNet-34 ([3, 4, 6, 3] post-activation BasicBlocks), CIFAR stem:
+    21,282,122 params for K = 10 at w = 64 (not in the released code; same block as ResNet-18)."""
+    w = int(width)
+    return _cifar("spiking_resnet34_cifar", pretrained,
+                  dict(layers=(3, 4, 6, 3), widths=(w, 2 * w, 4 * w, 8 * w)), kwargs)
+
+
+@register_unique
+def spiking_preact_resnet34_imagenet(
+    pretrained: bool = False, width: int = 64, **kwargs: Any
+) -> SpikingPreActResNet:
+    """Spiking preact-ResNet-34 for ImageNet (7×7/2 stem with bias, max-pool, [3, 4, 6, 3]
+    pre-activation blocks with conv biases): 21,806,184 params for K = 1000 at w = 64."""
+    _no_pretrained("spiking_preact_resnet34_imagenet", pretrained)
+    model = SpikingPreActResNet(**{"layers": (3, 4, 6, 3), "width": width, **kwargs})
+    return _finish(model, "spiking_preact_resnet34_imagenet", 224)
