@@ -61,6 +61,7 @@ def test_book_tables_from_records(tmp_path):
     t = report.bkdsnn_table(df, "cpu")
     line = t.loc["CML+Spikingformer-2-384"]
     assert line["paper Δ"] == "+0.36" and line["profile"] == "cpu"
+    assert line["our student"] == "2-64, 2 heads, T=4" and "BK:README.md" in line["claim source"]
     assert line["our Δ (mixed − baseline)"] == "+1.00 ± 0.00 (n=2)"
     assert t.loc["CML+Spikingformer-4-256", "our baseline, final"] == "—"
     cmd = report.papermill_command(m, "cpu", 1)

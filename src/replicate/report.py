@@ -43,11 +43,13 @@ def bkdsnn_table(df: pd.DataFrame, profile: str, table: str = "BKDSNN Table (CIF
         d = paired_delta(df, mixed.id, base.id, profile)
         b, m = (_arm(df, r.id, profile, "top1") for r in (base, mixed))
         bs, ms = (_arm(df, r.id, profile, "best_curve_top1") for r in (base, mixed))
+        cfg = config_for(base.id, profile) if profile in base.recipes else None
+        ours = f"{cfg.depth}-{cfg.embed_dim}, {cfg.num_heads} heads, T={cfg.T}" if cfg else "—"
         out.append({
-            "student": base.label,
+            "student": base.label, "claim source": base.claim.source,
             "paper baseline": f"{base.claim.value:.2f}", "paper BKD (mixed)": f"{mixed.claim.value:.2f}",
             "paper Δ": f"{mixed.claim.value - base.claim.value:+.2f}",
-            "profile": profile,
+            "profile": profile, "our student": ours,
             "our baseline, final": format_pm(b), "our mixed, final": format_pm(m),
             "our Δ (mixed − baseline)": format_pm(d, signed=True),
             "baseline, test-selected": format_pm(bs), "mixed, test-selected": format_pm(ms),
@@ -77,7 +79,9 @@ RECIPE_FIELDS = ("model", "embed_dim", "depth", "num_heads", "width", "T", "epoc
 def recipe_table(row_id: str, profiles=("paper", "cpu")) -> pd.DataFrame:
     """The recipe fields of ``row_id`` side by side for ``profiles`` (None shown as —)."""
     cols = {p: config_for(row_id, p).to_dict() for p in profiles if p in get_row(row_id).recipes}
-    frame = pd.DataFrame({p: {k: c[k] for k in RECIPE_FIELDS} for p, c in cols.items()})
+    distill_fields = ("bkd_mask_ratio", "bkd_alpha", "kd_temperature", "teacher_img_size")
+    frame = pd.DataFrame({p: {k: (None if c["distill"] == "none" and k in distill_fields else c[k])
+                              for k in RECIPE_FIELDS} for p, c in cols.items()})
     frame.index.name = "field"
     return frame.astype(object).where(frame.notna(), "—")
 
