@@ -1,4 +1,5 @@
-"""Distillation losses of BKDSNN (spec ``spec-bkdsnn-cml.md`` §1).
+"""Distillation losses: BKDSNN's WSLD, BKD and mixed (spec ``spec-bkdsnn-cml.md`` §1) and the
+ICML 2025 per-timestep KD (``spec-logitkd-selfdistill.md`` §2, :mod:`.temporal`).
 
 Every distiller is an ``nn.Module`` with
 ``forward(student: ModelOutput, teacher: ModelOutput, target) -> dict[str, Tensor]`` returning
@@ -13,17 +14,20 @@ from torch import nn
 
 from replicate.distill.bkd import BKD, channel_mask
 from replicate.distill.mixed import Mixed
-from replicate.distill.temporal import StandardKD, TemporalKD, self_teacher  # noqa: F401
+from replicate.distill.temporal import StandardKD, TemporalKD, self_teacher
 from replicate.distill.wsld import WSLD, as_soft_target, wsld_loss
 
 __all__ = [
     "BKD",
     "DISTILLERS",
     "Mixed",
+    "StandardKD",
+    "TemporalKD",
     "WSLD",
     "as_soft_target",
     "build_distiller",
     "channel_mask",
+    "self_teacher",
     "wsld_loss",
 ]
 

@@ -6,6 +6,8 @@ shadow a name registered by another module):
 * ``cml_spikingformer_cifar`` (generic; sizes from kwargs), ``cml_spikingformer_4_256_cifar``,
   ``cml_spikingformer_2_384_cifar``, ``cml_spikingformer_4_384_cifar`` — :mod:`.spikingformer`
 * ``cifar_resnet18_ann``, ``cifar_resnet34_ann`` — :mod:`.resnet_ann`
+* ``spiking_resnet18_cifar``, ``spiking_resnet19_cifar``, ``spiking_resnet34_cifar``,
+  ``spiking_preact_resnet34_imagenet`` — :mod:`.spiking_resnet` (ICML 2025 / NeurIPS 2025 students)
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 
 
 from . import resnet_ann, spikingformer  # noqa: E402  (registers the models with timm)
-from . import spiking_resnet  # noqa: E402  (registers spiking_resnet{18,19,34}_cifar, spiking_preact_resnet34_imagenet)
+from . import spiking_resnet  # noqa: E402  (registers the spiking ResNets)
 from .resnet_ann import CifarResNet  # noqa: E402
 from .spikingformer import CMLSpikingformer  # noqa: E402
 
@@ -54,4 +56,5 @@ __all__ = [
     "register_unique",
     "resnet_ann",
     "spikingformer",
+    "spiking_resnet",
 ]
