@@ -66,3 +66,19 @@ def test_book_tables_from_records(tmp_path):
     assert t.loc["CML+Spikingformer-4-256", "our baseline, final"] == "—"
     cmd = report.papermill_command(m, "cpu", 1)
     assert cmd.startswith("papermill notebooks/train.ipynb") and "-p seed 1" in cmd
+
+
+def test_committed_records_are_current_and_complete():
+    """Every record the published book shows still matches the registry's hash (a change to a
+    recipe or to the hashing would silently drop them from the tables), and the main job's set
+    is complete: the cpu teacher and both 2-384 arms for seeds 0, 1, 2."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1] / "results"
+    df = load_records(root)
+    assert len(df) and df.current.all(), df[~df.current][["row", "profile", "seed"]]
+    cpu = df[df.profile == "cpu"]
+    assert set(cpu[cpu.row == "bkdsnn-c10-teacher"].seed) == {0}
+    for arm in ("baseline", "mixed"):
+        assert set(cpu[cpu.row == f"bkdsnn-c10-2-384-{arm}"].seed) == {0, 1, 2}
+    for p in cpu.path:  # each cpu record sits beside the executed notebook that produced it
+        assert Path(p).with_suffix(".ipynb").is_file()

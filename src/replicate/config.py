@@ -5,6 +5,10 @@ Every field is a notebook parameter (papermill `-p name value`) and a key of the
 (everything except :data:`RUNTIME_FIELDS`) are hashed into :func:`config_hash`, which keys
 records and checkpoints; a student's hash also covers its teacher's hash, so retraining a
 teacher with another recipe invalidates the students distilled from it.
+
+Adding a field changes the canonical JSON and so every hash: list a new field in
+``HASH_OPTIONAL`` with a ``None`` default and it is left out of the hash while it is ``None``,
+so the records made before it stay current.
 """
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 PROFILES = ("paper", "gpu", "cpu", "smoke")
+#: Fields added after the first records; hashed only when set (see the module docstring).
+HASH_OPTIONAL: frozenset[str] = frozenset({"lif_decay"})
 DISTILL_TYPES = ("none", "wsld", "bkd", "mixed")
 
 #: Fields that say where and how a run executes, not what it computes; excluded from the hash.
@@ -54,6 +60,7 @@ class Config:
     img_size: int | None = None        #: resize (bicubic) the batch before the model (ViT at 224)
     T: int | None = None               #: timesteps (SNNs)
     lif_tau: float | None = None
+    lif_decay: float | None = None     #: leak λ, τ = 1/(1−λ) (ICML/NeurIPS papers); not with lif_tau
     lif_decay_input: bool | None = None
     lif_v_threshold: float | None = None
     lif_v_reset: float | None = 0.0    #: None = soft reset
@@ -131,7 +138,8 @@ class Config:
 
     def scientific(self) -> dict[str, Any]:
         """The hashed part: everything that changes what is computed."""
-        return {k: v for k, v in self.to_dict().items() if k not in RUNTIME_FIELDS}
+        return {k: v for k, v in self.to_dict().items()
+                if k not in RUNTIME_FIELDS and not (k in HASH_OPTIONAL and v is None)}
 
     @property
     def hash(self) -> str:
@@ -139,7 +147,7 @@ class Config:
 
     def model_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``timm.create_model``: the model fields that are set."""
-        keys = ("embed_dim", "depth", "num_heads", "width", "T", "lif_tau", "lif_decay_input",
+        keys = ("embed_dim", "depth", "num_heads", "width", "T", "lif_tau", "lif_decay", "lif_decay_input",
                 "lif_v_threshold", "lif_detach_reset", "surrogate", "surrogate_alpha")
         kw = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
         if self.T is not None:  # an SNN: the reset mode is meaningful, None = soft reset

@@ -222,3 +222,44 @@ def make_lif(
         surrogate=surrogate,
         surrogate_alpha=surrogate_alpha,
     ).build()
+
+
+#: Flat neuron fields of the experiment config (``Config``) → :class:`LIFSettings` field.
+FLAT_LIF_KWARGS = {
+    "lif_tau": "tau",
+    "lif_decay_input": "decay_input",
+    "lif_v_threshold": "v_threshold",
+    "lif_v_reset": "v_reset",
+    "lif_detach_reset": "detach_reset",
+    "surrogate": "surrogate",
+    "surrogate_alpha": "surrogate_alpha",
+}
+
+
+def lif_from_flat_kwargs(lif: LIFSettings, kwargs: dict[str, Any], owner: str,
+                         ignore: tuple[str, ...] = ()) -> LIFSettings:
+    """``lif`` with the flat neuron kwargs of ``kwargs`` applied (``lif_tau`` or ``lif_decay``,
+    ``lif_v_reset``, ...); pops them, and the names in ``ignore``, from ``kwargs``.
+
+    ``lif_decay`` is the leak λ of spec-logitkd §1.1, turned into τ = 1/(1−λ).
+
+    Raises:
+        TypeError: ``lif`` is not a LIFSettings, or unknown kwargs remain (named, with ``owner``).
+        ValueError: both ``lif_tau`` and ``lif_decay`` given, or an invalid value.
+    """
+    if not isinstance(lif, LIFSettings):
+        raise TypeError(f"lif must be a LIFSettings, got {type(lif).__name__}")
+    overrides: dict[str, Any] = {}
+    decay = kwargs.pop("lif_decay", None)
+    for key in list(kwargs):
+        if key in FLAT_LIF_KWARGS:
+            overrides[FLAT_LIF_KWARGS[key]] = kwargs.pop(key)
+        elif key in ignore:
+            kwargs.pop(key)
+    if kwargs:
+        raise TypeError(f"{owner} got unexpected keyword arguments {sorted(kwargs)}")
+    if decay is not None:
+        if "tau" in overrides:
+            raise ValueError("give either lif_tau or lif_decay (λ, τ = 1/(1-λ)), not both")
+        overrides["tau"] = tau_from_decay(decay)
+    return lif.replace(**overrides) if overrides else lif

@@ -36,10 +36,10 @@ from typing import Any, Sequence
 import torch
 import torch.nn as nn
 
-from ..neurons import LIFSettings, tau_from_decay
+from ..neurons import LIFSettings, lif_from_flat_kwargs
 from . import register_unique
 from .output import ModelOutput
-from .spikingformer import _FLAT_LIF_KWARGS, _TIMM_EXTRA_KWARGS, _seq
+from .spikingformer import _TIMM_EXTRA_KWARGS, _seq
 
 __all__ = [
     "CIFAR_LIF",
@@ -63,34 +63,6 @@ IMAGENET_LIF = LIFSettings(
     tau=1.25, decay_input=False, v_threshold=1.0, v_reset=None, detach_reset=False,
     surrogate="sigmoid", surrogate_alpha=4.0,
 )
-
-
-def _lif_from_kwargs(lif: LIFSettings, kwargs: dict[str, Any], owner: str) -> LIFSettings:
-    """Apply the flat neuron kwargs (``lif_tau``/``lif_decay``, ``lif_v_reset``, ...) to ``lif``.
-
-    Pops the recognised keys (and timm's extra kwargs) from ``kwargs``.
-
-    Raises:
-        TypeError: if ``lif`` is not a LIFSettings or unknown kwargs remain.
-        ValueError: if both ``lif_tau`` and ``lif_decay`` are given, or a value is invalid
-            (λ outside [0, 1), τ ≤ 1 — so λ = 0 is refused —, bad reset, ...).
-    """
-    if not isinstance(lif, LIFSettings):
-        raise TypeError(f"lif must be a LIFSettings, got {type(lif).__name__}")
-    overrides: dict[str, Any] = {}
-    decay = kwargs.pop("lif_decay", None)
-    for key in list(kwargs):
-        if key in _FLAT_LIF_KWARGS:
-            overrides[_FLAT_LIF_KWARGS[key]] = kwargs.pop(key)
-        elif key in _TIMM_EXTRA_KWARGS:
-            kwargs.pop(key)
-    if kwargs:
-        raise TypeError(f"{owner} got unexpected keyword arguments {sorted(kwargs)}")
-    if decay is not None:
-        if "tau" in overrides:
-            raise ValueError("give either lif_tau or lif_decay (λ, τ = 1/(1-λ)), not both")
-        overrides["tau"] = tau_from_decay(decay)
-    return lif.replace(**overrides) if overrides else lif
 
 
 class SpikingBasicBlock(nn.Module):
@@ -264,7 +236,7 @@ class SpikingResNet(_SpikingNet):
         **kwargs: Any,
     ):
         super().__init__()
-        lif = _lif_from_kwargs(lif, kwargs, type(self).__name__)
+        lif = lif_from_flat_kwargs(lif, kwargs, type(self).__name__, ignore=_TIMM_EXTRA_KWARGS)
         layers, widths = tuple(int(n) for n in layers), tuple(int(w) for w in widths)
         strides = tuple(int(s) for s in strides) if strides is not None else (1,) + (2,) * (len(layers) - 1)
         if not layers or len(widths) != len(layers) or len(strides) != len(layers):
@@ -369,7 +341,7 @@ class SpikingPreActResNet(_SpikingNet):
         **kwargs: Any,
     ):
         super().__init__()
-        lif = _lif_from_kwargs(lif, kwargs, type(self).__name__)
+        lif = lif_from_flat_kwargs(lif, kwargs, type(self).__name__, ignore=_TIMM_EXTRA_KWARGS)
         layers = tuple(int(n) for n in layers)
         if not layers or min(layers) < 1 or int(width) < 1:
             raise ValueError(f"layers must be non-empty and positive and width >= 1, got {layers}, {width}")

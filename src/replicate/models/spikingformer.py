@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 from timm.layers import trunc_normal_
 
-from ..neurons import LIFSettings
+from ..neurons import LIFSettings, lif_from_flat_kwargs
 from . import register_unique
 from .output import ModelOutput
 
@@ -32,18 +32,6 @@ ATTN_SCALE = 0.125
 
 #: kwargs that ``timm.create_model`` adds on its own; accepted and ignored.
 _TIMM_EXTRA_KWARGS = ("pretrained_cfg", "pretrained_cfg_overlay", "cache_dir")
-
-#: Flat neuron overrides (as found in a flat experiment config) → LIFSettings field.
-_FLAT_LIF_KWARGS = {
-    "lif_tau": "tau",
-    "lif_decay_input": "decay_input",
-    "lif_v_threshold": "v_threshold",
-    "lif_v_reset": "v_reset",
-    "lif_detach_reset": "detach_reset",
-    "surrogate": "surrogate",
-    "surrogate_alpha": "surrogate_alpha",
-}
-
 
 def _seq(fn, x: torch.Tensor) -> torch.Tensor:
     """Apply a per-sample module ``fn`` to ``[T, B, ...]`` by flattening T and B."""
@@ -239,17 +227,7 @@ class CMLSpikingformer(nn.Module):
         **kwargs: Any,
     ):
         super().__init__()
-        overrides = {}
-        for key in list(kwargs):
-            if key in _FLAT_LIF_KWARGS:
-                overrides[_FLAT_LIF_KWARGS[key]] = kwargs.pop(key)
-            elif key in _TIMM_EXTRA_KWARGS:
-                kwargs.pop(key)
-        if kwargs:
-            raise TypeError(f"CMLSpikingformer got unexpected keyword arguments {sorted(kwargs)}")
-        if not isinstance(lif, LIFSettings):
-            raise TypeError(f"lif must be a LIFSettings, got {type(lif).__name__}")
-        lif = lif.replace(**overrides) if overrides else lif
+        lif = lif_from_flat_kwargs(lif, kwargs, "CMLSpikingformer", ignore=_TIMM_EXTRA_KWARGS)
         if embed_dim % 8:
             raise ValueError(f"embed_dim {embed_dim} must be divisible by 8 (stem widths D/8, D/4, D/2)")
         if embed_dim % num_heads:
