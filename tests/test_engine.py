@@ -77,3 +77,27 @@ def test_schedule_keeps_its_shape_as_fractions():
     assert peak == pytest.approx(cfg.lr, rel=1e-2)
     assert lrs[-1] == pytest.approx(cfg.min_lr, rel=1e-2)
     assert lrs[99] == pytest.approx((cfg.lr + cfg.min_lr) / 2, rel=1e-3)  # cosine midpoint
+
+
+def test_snn_record_has_prefix_top1_ending_at_the_full_T(tmp_path, data_root):
+    rec = run(_cfg("bkdsnn-c10-2-384-baseline", tmp_path, data_root))
+    prefix = rec["metrics"]["prefix_top1"]
+    assert len(prefix) == rec["config"]["T"]
+    assert prefix[-1] == pytest.approx(rec["metrics"]["top1"])
+
+
+def test_a_distiller_with_its_own_ce_replaces_the_mean_ce():
+    from replicate.distill import TemporalKD
+    from replicate.train.steps import StepContext, bptt_step
+
+    class Tiny(torch.nn.Module):
+        def forward(self, x, return_feature=False):
+            return x.flatten(1)[:, :3].expand(2, -1, -1)  # [T=2, B, K=3]
+
+    x = torch.randn(4, 1, 3, 1)
+    target = torch.eye(3)[[0, 1, 2, 0]]
+    plain = bptt_step(StepContext(Tiny()), x, target)
+    tw = bptt_step(StepContext(Tiny(), TemporalKD(twkl_alpha=0.0, twsd_beta=0.0), None), x, target)
+    assert set(plain) == {"ce"} and "ce" not in tw and "twce" in tw
+    # identical timesteps: TWCE equals the CE of the mean
+    assert tw["twce"].item() == pytest.approx(plain["ce"].item(), rel=1e-6)

@@ -151,6 +151,7 @@ class TemporalKD(nn.Module):
         self.kd_temperature = float(kd_temperature)
         self.self_teacher = self_teacher
         self.include_twce = bool(include_twce)
+        self.replaces_ce = self.include_twce  # the engine then adds no T-mean CE of its own
 
     def forward(
         self, student: ModelOutput, teacher: ModelOutput | None, target: torch.Tensor

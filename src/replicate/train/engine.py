@@ -229,6 +229,7 @@ def run(cfg: Config, *, force: bool = False, _interrupt_after_steps: int | None 
             "last_curve_top1": curves[-1]["curve_top1"], "best_curve_top1": best["curve_top1"],
             "best_epoch": best["epoch"], "curve_test_size": len(data.curve_y),
             "mean_firing_rate": final["mean_firing_rate"], "firing_rates": final["firing_rates"],
+            "prefix_top1": final["prefix_top1"],
             "params": sum(p.numel() for p in model.parameters()),
             "distill_params": sum(p.numel() for p in distiller.parameters()) if distiller else 0,
         },

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from ..models.output import ModelOutput
 from ..neurons import LIF
+from ..prefix import prefix_correct
 
 
 def resize(x: torch.Tensor, size: int | None) -> torch.Tensor:
@@ -68,14 +69,20 @@ class FiringRates:
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int,
              device: str, img_size: int | None = None) -> dict:
     """Top-1 (%) of the T-mean prediction on normalised images ``x`` ``[N, 3, H, W]``, plus
-    the firing rates of every LIF layer (SNNs) measured on the same pass."""
+    the firing rates of every LIF layer and, for SNNs, ``prefix_top1``: the top-1 of the mean
+    of the first T' timesteps for T' = 1..T (ICML 2025 "full-range timesteps"), same pass."""
     was_training = model.training
     model.eval()
-    correct = 0
+    correct, prefix = 0, None
     with FiringRates(model) as fr:
         for i in range(0, len(x), batch_size):
             xb = resize(x[i:i + batch_size].to(device), img_size)
-            pred = forward_output(model, xb, need_feature=False).mean_logits.argmax(-1)
-            correct += int((pred.cpu() == y[i:i + batch_size]).sum())
+            out = forward_output(model, xb, need_feature=False)
+            yb = y[i:i + batch_size]
+            correct += int((out.mean_logits.argmax(-1).cpu() == yb).sum())
+            if out.logits.dim() == 3:  # SNN: every deployment budget T' <= T from the same pass
+                c = prefix_correct(out.logits, yb)
+                prefix = c if prefix is None else prefix + c
     model.train(was_training)
-    return {"top1": 100.0 * correct / len(x), "firing_rates": fr.rates(), "mean_firing_rate": fr.mean()}
+    return {"top1": 100.0 * correct / len(x), "firing_rates": fr.rates(), "mean_firing_rate": fr.mean(),
+            "prefix_top1": None if prefix is None else (100.0 * prefix / len(x)).tolist()}

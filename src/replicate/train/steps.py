@@ -28,13 +28,17 @@ class StepContext:
 
 def bptt_step(ctx: StepContext, x: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
     """Surrogate-gradient BPTT through all T steps: CE of the T-mean logits against the (mixed,
-    smoothed) soft target ``[B, K]``, plus the distiller's terms (BKDSNN spec §1.7)."""
+    smoothed) soft target ``[B, K]``, plus the distiller's terms (BKDSNN spec §1.7). A distiller
+    with ``replaces_ce = True`` supplies the CE term itself."""
     need_feature = ctx.distiller is not None and ctx.distiller.needs_feature
     out = forward_output(ctx.model, resize(x, ctx.img_size), need_feature)
-    terms = {"ce": _soft_ce(out.mean_logits, target)}
+    # a distiller that brings its own CE (per-timestep TWCE, ICML 2025) replaces the T-mean CE
+    terms = {} if getattr(ctx.distiller, "replaces_ce", False) else {"ce": _soft_ce(out.mean_logits, target)}
     if ctx.distiller is not None:
-        with torch.no_grad():  # the teacher sees the student's augmented batch, online
-            t_out = forward_output(ctx.teacher, resize(x, ctx.teacher_img_size), need_feature)
+        t_out = None  # self-distillation without a teacher (e.g. TWCE + TWSD) passes None
+        if ctx.teacher is not None:
+            with torch.no_grad():  # the teacher sees the student's augmented batch, online
+                t_out = forward_output(ctx.teacher, resize(x, ctx.teacher_img_size), need_feature)
         terms.update(ctx.distiller(out, t_out, target))
     return terms
 
