@@ -101,3 +101,23 @@ def test_a_distiller_with_its_own_ce_replaces_the_mean_ce():
     assert set(plain) == {"ce"} and "ce" not in tw and "twce" in tw
     # identical timesteps: TWCE equals the CE of the mean
     assert tw["twce"].item() == pytest.approx(plain["ce"].item(), rel=1e-6)
+
+
+def test_temporal_kd_trains_a_spiking_resnet_without_a_teacher(tmp_path, data_root):
+    """TWCE + TWSD (α = 0) through the shared engine: no teacher needed, per-timestep terms
+    logged, top-1 stored for every budget T' <= T."""
+    from replicate.config import Config
+    cfg = Config(row="adhoc-temporal", profile="smoke", model="spiking_resnet18_cifar", width=4,
+                 T=2, lif_decay=0.5, lif_decay_input=False, lif_v_reset=0.0, lif_detach_reset=False,
+                 distill="temporal", twkl_alpha=0.0, twsd_beta=0.5, self_teacher="correct_only",
+                 kd_temperature=3.0, train_subset=64, batch_size=32, curve_test_subset=50,
+                 final_test_subset=50, epochs=1, optimizer="sgd", lr=0.1, warmup_frac=0.0,
+                 min_lr=0.0, data_root=data_root, out_dir=str(tmp_path), progress=False)
+    assert not cfg.needs_teacher
+    rec = run(cfg)
+    assert {"train_twce", "train_twkl", "train_twsd"} <= set(rec["curves"][0]) and "train_ce" not in rec["curves"][0]
+    assert len(rec["metrics"]["prefix_top1"]) == 2 and rec["overrides"] is None
+    with pytest.raises(ValueError, match="needs twkl_alpha"):
+        Config(distill="temporal")
+    with pytest.raises(ValueError, match="needs teacher_row"):
+        cfg.replace(twkl_alpha=0.2)

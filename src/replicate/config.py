@@ -21,8 +21,8 @@ from typing import Any
 
 PROFILES = ("paper", "gpu", "cpu", "smoke")
 #: Fields added after the first records; hashed only when set (see the module docstring).
-HASH_OPTIONAL: frozenset[str] = frozenset({"lif_decay"})
-DISTILL_TYPES = ("none", "wsld", "bkd", "mixed")
+HASH_OPTIONAL: frozenset[str] = frozenset({"lif_decay", "twkl_alpha", "twsd_beta", "self_teacher"})
+DISTILL_TYPES = ("none", "wsld", "bkd", "mixed", "standard_kd", "temporal")
 
 #: Fields that say where and how a run executes, not what it computes; excluded from the hash.
 RUNTIME_FIELDS = frozenset({"data_root", "out_dir", "num_threads", "device", "teacher_checkpoint",
@@ -94,6 +94,9 @@ class Config:
     kd_weight: float = 1.0
     bkd_mask_ratio: float = 0.15
     bkd_alpha: float = 2e-3
+    twkl_alpha: float | None = None    #: α of per-timestep KD to the teacher (ICML 2025, L_TWKL)
+    twsd_beta: float | None = None     #: β of per-timestep self-distillation (L_TWSD)
+    self_teacher: str | None = None    #: ensemble | correct_only (how L_TWSD's teacher is formed)
     # --- runtime (not hashed)
     eval_batch_size: int = 256
     num_threads: int | None = None
@@ -114,7 +117,11 @@ class Config:
             raise ValueError(f"profile {self.profile!r} is not one of {PROFILES}")
         if self.distill not in DISTILL_TYPES:
             raise ValueError(f"distill {self.distill!r} is not one of {DISTILL_TYPES}")
-        if self.distill != "none" and not (self.teacher_row or self.teacher_checkpoint):
+        if self.self_teacher not in (None, "ensemble", "correct_only"):
+            raise ValueError(f"self_teacher {self.self_teacher!r} is not 'ensemble' or 'correct_only'")
+        if self.distill == "temporal" and None in (self.twkl_alpha, self.twsd_beta, self.self_teacher):
+            raise ValueError("distill='temporal' needs twkl_alpha, twsd_beta and self_teacher")
+        if self.needs_teacher and not (self.teacher_row or self.teacher_checkpoint):
             raise ValueError(f"distill={self.distill!r} needs teacher_row or teacher_checkpoint")
         if self.optimizer not in ("adamw", "sgd"):
             raise ValueError(f"optimizer {self.optimizer!r} is not one of ('adamw', 'sgd')")
@@ -125,6 +132,13 @@ class Config:
             raise ValueError(f"bkd_mask_ratio must be in [0, 1), got {self.bkd_mask_ratio}")
 
     # ------------------------------------------------------------------ helpers
+    @property
+    def needs_teacher(self) -> bool:
+        """Whether the run distils from an ANN teacher (TWCE + TWSD alone, α = 0, does not)."""
+        if self.distill == "temporal":
+            return bool(self.twkl_alpha)
+        return self.distill != "none"
+
     def replace(self, **changes: Any) -> "Config":
         """A copy with ``changes`` applied (validated like a new config)."""
         unknown = set(changes) - {f.name for f in fields(self)}

@@ -44,8 +44,13 @@ def build_distiller(
     temperature: float = 2.0,
     weight: float = 1.0,
     pooled: bool = True,
+    twkl_alpha: float = 0.2,
+    twsd_beta: float = 0.5,
+    self_teacher: str = "correct_only",
 ) -> nn.Module | None:
-    """Build the distiller called ``name`` ("none", "wsld", "bkd" or "mixed").
+    """Build the distiller called ``name`` ("none", "wsld", "bkd", "mixed", "standard_kd" or
+    "temporal"). For the ICML 2025 losses ``temperature`` is the KD temperature τ and, for
+    "standard_kd", ``weight`` is the KD weight.
 
     Passes each class only the keyword arguments its constructor accepts (e.g. WSLD gets
     ``temperature`` and ``weight``; BKD gets channels, ``mask_ratio``, ``alpha``, ``pooled``).
@@ -59,8 +64,13 @@ def build_distiller(
     key = name.lower()
     if key == "none":
         return None
+    if key == "standard_kd":
+        return StandardKD(kd_temperature=temperature, alpha=weight)
+    if key == "temporal":
+        return TemporalKD(twkl_alpha=twkl_alpha, twsd_beta=twsd_beta, kd_temperature=temperature,
+                          self_teacher=self_teacher)
     if key not in DISTILLERS:
-        allowed = ", ".join(["none", *DISTILLERS])
+        allowed = ", ".join(["none", *DISTILLERS, "standard_kd", "temporal"])
         raise ValueError(f"unknown distiller {name!r}; allowed: {allowed}")
     cls = DISTILLERS[key]
     offered = dict(

@@ -87,7 +87,7 @@ def preflight(cfg: Config) -> None:
         raise RuntimeError(f"device {cfg.device!r} requested but no CUDA device is available; "
                            f"run with device='cpu' (profiles cpu/smoke) or on a GPU")
     data_mod.resolve(cfg.dataset, cfg.data_root)  # raises DataNotFoundError with the fix
-    if cfg.distill != "none":
+    if cfg.needs_teacher:
         check_teacher(cfg)
 
 
@@ -127,19 +127,21 @@ def run(cfg: Config, *, force: bool = False, _interrupt_after_steps: int | None 
     model = build_model(cfg, data.num_classes).to(device)
     teacher = distiller = None
     if cfg.distill != "none":
-        teacher = load_teacher(cfg, data.num_classes).to(device)
-        probe = resize(data.curve_x[:2].to(device), cfg.img_size)
-        model.eval()  # the shape probe must not touch BN running statistics
-        with torch.no_grad():
-            s_feat = forward_output(model, probe, True).feature
-            t_feat = forward_output(teacher, resize(data.curve_x[:2].to(device), cfg.teacher_img_size),
-                                    True).feature
-        distiller = build_distiller(cfg.distill, student_channels=s_feat.shape[1],
-                                    teacher_channels=t_feat.shape[1], mask_ratio=cfg.bkd_mask_ratio,
-                                    alpha=cfg.bkd_alpha, temperature=cfg.kd_temperature,
-                                    weight=cfg.kd_weight, pooled=t_feat.dim() == 2)
-        if distiller is not None:
-            distiller.to(device)
+        teacher = load_teacher(cfg, data.num_classes).to(device) if cfg.needs_teacher else None
+        s_ch = t_ch = None
+        pooled = True
+        if cfg.distill in ("bkd", "mixed"):  # feature distillers: probe both feature shapes
+            model.eval()  # the shape probe must not touch BN running statistics
+            probe = data.curve_x[:2].to(device)
+            with torch.no_grad():
+                s_feat = forward_output(model, resize(probe, cfg.img_size), True).feature
+                t_feat = forward_output(teacher, resize(probe, cfg.teacher_img_size), True).feature
+            s_ch, t_ch, pooled = s_feat.shape[1], t_feat.shape[1], t_feat.dim() == 2
+        distiller = build_distiller(
+            cfg.distill, student_channels=s_ch, teacher_channels=t_ch, mask_ratio=cfg.bkd_mask_ratio,
+            alpha=cfg.bkd_alpha, temperature=cfg.kd_temperature, weight=cfg.kd_weight, pooled=pooled,
+            twkl_alpha=cfg.twkl_alpha, twsd_beta=cfg.twsd_beta, self_teacher=cfg.self_teacher)
+        distiller.to(device)
     trainable = torch.nn.ModuleList([model] + ([distiller] if distiller is not None else []))
     optimizer = build_optimizer(cfg, trainable)
     g = torch.Generator()
