@@ -21,7 +21,8 @@ from typing import Any
 
 PROFILES = ("paper", "gpu", "cpu", "smoke")
 #: Fields added after the first records; hashed only when set (see the module docstring).
-HASH_OPTIONAL: frozenset[str] = frozenset({"lif_decay", "twkl_alpha", "twsd_beta", "self_teacher"})
+HASH_OPTIONAL: frozenset[str] = frozenset({"lif_decay", "twkl_alpha", "twsd_beta", "self_teacher",
+                                           "crop_padding", "autoaugment", "cutout"})
 DISTILL_TYPES = ("none", "wsld", "bkd", "mixed", "standard_kd", "temporal")
 
 #: Fields that say where and how a run executes, not what it computes; excluded from the hash.
@@ -84,6 +85,9 @@ class Config:
     randaugment: str | None = None     #: timm RandAugment string, e.g. ``rand-m9-n1-mstd0.4``
     random_erasing: float = 0.0
     hflip: float = 0.5
+    crop_padding: int | None = None    #: RandomCrop(32, padding) (logit-KD recipe: 4)
+    autoaugment: bool | None = None    #: torchvision AutoAugment, CIFAR-10 policy
+    cutout: int | None = None          #: Cutout hole size in px (logit-KD recipe: 16)
     train_step: str = "bptt"           #: training step, replicate.train.steps.TRAIN_STEPS
     # --- distillation
     distill: str = "none"              #: none | wsld | bkd | mixed

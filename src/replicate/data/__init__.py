@@ -55,9 +55,11 @@ def build(cfg) -> RunData:
     cu_idx = balanced_indices(test.y, cfg.curve_test_subset, cfg.data_seed)
     fi_idx = balanced_indices(test.y, cfg.final_test_subset, cfg.data_seed)
     tf = train_transform(cfg.recipe, hflip=cfg.hflip, randaugment=cfg.randaugment,
-                         random_erasing=cfg.random_erasing)
+                         random_erasing=cfg.random_erasing, crop_padding=cfg.crop_padding,
+                         autoaugment=bool(cfg.autoaugment), cutout=cfg.cutout)
     prov = {"source": source.describe(), "train_size": len(tr_idx), "train_index_hash": index_hash(tr_idx),
             "curve_test_size": len(cu_idx), "curve_test_index_hash": index_hash(cu_idx),
             "final_test_size": len(fi_idx), "final_test_index_hash": index_hash(fi_idx)}
-    return RunData(TrainSet(train, tr_idx, tf), normalize_uint8(test.x[cu_idx]), test.y[cu_idx],
-                   normalize_uint8(test.x[fi_idx]), test.y[fi_idx], len(CIFAR10_CLASSES), prov)
+    return RunData(TrainSet(train, tr_idx, tf), normalize_uint8(test.x[cu_idx], cfg.recipe),
+                   test.y[cu_idx], normalize_uint8(test.x[fi_idx], cfg.recipe), test.y[fi_idx],
+                   len(CIFAR10_CLASSES), prov)

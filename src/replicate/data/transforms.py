@@ -3,7 +3,12 @@
 ``bkdsnn_cifar`` is the BKDSNN/CML CIFAR recipe (BKDSNN spec §2.1): no crop or padding,
 horizontal flip, timm RandAugment (``rand-m9-n1-mstd0.4``), CIFAR-10 normalisation, random
 erasing (p 0.25, const). Mixup and label smoothing act on the batch (``replicate.train``).
-Each field of the recipe comes from the config, so the ``cpu`` profile can switch parts off.
+
+``logitkd_cifar`` is the ICML 2025 / NeurIPS 2025 CIFAR recipe (spec-logitkd §1.5):
+RandomCrop(32, pad 4), flip, torchvision AutoAugment (CIFAR-10 policy), ToTensor, Cutout (one
+16×16 hole, *before* normalisation), normalisation with std (0.2023, 0.1994, 0.2010).
+
+Each field of a recipe comes from the config, so a profile can switch parts off.
 """
 from __future__ import annotations
 
@@ -12,37 +17,68 @@ from torchvision import transforms as T
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
-RECIPES = ("bkdsnn_cifar",)
+#: Per recipe: normalisation mean and std (the logit-KD code uses the older CIFAR-10 std).
+RECIPES = {
+    "bkdsnn_cifar": (CIFAR10_MEAN, CIFAR10_STD),
+    "logitkd_cifar": (CIFAR10_MEAN, (0.2023, 0.1994, 0.2010)),
+}
+
+
+class Cutout:
+    """Zero one ``size``×``size`` square (clipped at the border) centred uniformly at random in a
+    ``[C, H, W]`` tensor (DeVries & Taylor 2017; spec-logitkd §1.5, applied before Normalize)."""
+
+    def __init__(self, size: int):
+        self.size = int(size)
+
+    def __call__(self, img: torch.Tensor) -> torch.Tensor:
+        h, w = img.shape[-2:]
+        cy, cx = int(torch.randint(h, ())), int(torch.randint(w, ()))
+        y0, y1 = max(cy - self.size // 2, 0), min(cy + self.size // 2, h)
+        x0, x1 = max(cx - self.size // 2, 0), min(cx + self.size // 2, w)
+        img = img.clone()
+        img[..., y0:y1, x0:x1] = 0
+        return img
 
 
 def train_transform(recipe: str, *, hflip: float, randaugment: str | None,
-                    random_erasing: float) -> T.Compose:
+                    random_erasing: float, crop_padding: int | None = None,
+                    autoaugment: bool = False, cutout: int | None = None) -> T.Compose:
     """Per-sample training transform: PIL image ``[32, 32, 3]`` -> float tensor ``[3, 32, 32]``.
 
     Raises:
         ValueError: an unknown recipe name.
     """
     if recipe not in RECIPES:
-        raise ValueError(f"recipe {recipe!r} is not one of {RECIPES}")
+        raise ValueError(f"recipe {recipe!r} is not one of {sorted(RECIPES)}")
     from timm.data import rand_augment_transform
     from timm.data.random_erasing import RandomErasing
 
+    mean, std = RECIPES[recipe]
     ops: list = []
+    if crop_padding:
+        ops.append(T.RandomCrop(32, padding=crop_padding))
     if hflip > 0:
         ops.append(T.RandomHorizontalFlip(hflip))
     if randaugment:
         hparams = {"translate_const": int(32 * 0.45),
                    "img_mean": tuple(round(255 * m) for m in CIFAR10_MEAN)}
         ops.append(rand_augment_transform(randaugment, hparams))
-    ops += [T.ToTensor(), T.Normalize(CIFAR10_MEAN, CIFAR10_STD)]
+    if autoaugment:
+        ops.append(T.AutoAugment(T.AutoAugmentPolicy.CIFAR10))
+    ops.append(T.ToTensor())
+    if cutout:
+        ops.append(Cutout(cutout))
+    ops.append(T.Normalize(mean, std))
     if random_erasing > 0:
         ops.append(RandomErasing(random_erasing, mode="const", device="cpu"))
     return T.Compose(ops)
 
 
-def normalize_uint8(x: torch.Tensor) -> torch.Tensor:
-    """Evaluation transform on a batch: uint8 ``[B, H, W, 3]`` -> normalised float ``[B, 3, H, W]``."""
+def normalize_uint8(x: torch.Tensor, recipe: str = "bkdsnn_cifar") -> torch.Tensor:
+    """Evaluation transform on a batch: uint8 ``[B, H, W, 3]`` -> float ``[B, 3, H, W]``
+    normalised with the recipe's statistics."""
     x = x.permute(0, 3, 1, 2).float().div_(255)
-    mean = torch.tensor(CIFAR10_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(CIFAR10_STD).view(1, 3, 1, 1)
+    mean = torch.tensor(RECIPES[recipe][0]).view(1, 3, 1, 1)
+    std = torch.tensor(RECIPES[recipe][1]).view(1, 3, 1, 1)
     return (x - mean) / std
