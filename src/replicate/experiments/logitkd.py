@@ -3,8 +3,8 @@
 Recipes from the released code (reference spec-logitkd-selfdistill §1.4–1.5, §2.2, §2.6). The
 paper's tables could not be read (spec §0.3): every claim here comes from a third-party summary
 ("S1", unverified; its architecture labels may be wrong, spec §2.7) and says so in its source.
-Issue 4 status: CIFAR-10 and CIFAR-100 rows registered (paper + smoke); the ImageNet and
-CIFAR10-DVS rows, the cpu profile and its runs, and the chapter are open work.
+Issue 4 status: CIFAR-10 rows (paper, cpu, smoke) and CIFAR-100 ablation rows (paper) registered;
+the ImageNet and CIFAR10-DVS rows and the α/β sweep are open work.
 """
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ PAPER_RECIPE = dict(
     device="cuda", kd_temperature=3.0)
 SMOKE_RUN = dict(train_subset=320, epochs=2, curve_test_subset=100, final_test_subset=200,
                  device="cpu", batch_size=32, autoaugment=False, width=4, T=2)
+# cpu: sized on the 2-core machine (spiking ResNet-18 width 8, T=6: ~130 img/s train, ~250 img/s
+# eval at batch 64): 3,000 class-balanced images x 4 epochs, a 1,000-image curve subset, the full
+# test set at the end; ~3 min per student run, 9 runs + teacher in about half an hour.
+CPU_RUN = dict(train_subset=3000, epochs=4, curve_test_subset=1000, device="cpu", batch_size=64,
+               width=8)
 # The three arms of the headline comparison (spec §2.7 ablation): name -> distillation fields.
 ARMS = {
     "twce": dict(distill="temporal", twkl_alpha=0.0, twsd_beta=0.0, self_teacher="correct_only"),
@@ -38,9 +43,11 @@ register(Row(
         # epochs, batch 128, crop + flip only. timm exempts BN/bias from wd: a listed deviation.
         "paper": {**PAPER_RECIPE, "model": "cifar_resnet34_ann", "width": 64, "autoaugment": False,
                   "cutout": None},
+        "cpu": {**PAPER_RECIPE, **CPU_RUN, "model": "cifar_resnet34_ann", "autoaugment": False,
+                "cutout": None, "epochs": 10},
         "smoke": {**PAPER_RECIPE, **SMOKE_RUN, "model": "cifar_resnet34_ann", "T": None},
     },
-    seeds={"paper": (60,), "smoke": (0,)}, notebook="notebooks/teacher.ipynb",
+    seeds={"paper": (60,), "cpu": (0,), "smoke": (0,)}, notebook="notebooks/teacher.ipynb",
 ))
 
 for arm, fields in ARMS.items():
@@ -51,9 +58,10 @@ for arm, fields in ARMS.items():
         claim=Claim(97.00, S1, note="labelled ResNet-19 in S1") if arm == "full" else None,
         recipes={
             "paper": {**PAPER_RECIPE, **NEURON, **fields, "model": "spiking_resnet18_cifar", "width": 64},
+            "cpu": {**PAPER_RECIPE, **NEURON, **fields, **CPU_RUN, "model": "spiking_resnet18_cifar"},
             "smoke": {**PAPER_RECIPE, **NEURON, **fields, **SMOKE_RUN, "model": "spiking_resnet18_cifar"},
         },
-        seeds={"paper": (60,), "smoke": (0,)}, teacher_row=teacher,
+        seeds={"paper": (60,), "cpu": (0, 1, 2), "smoke": (0,)}, teacher_row=teacher,
     ))
 
 # CIFAR-100 ablation (S1, T=6, probably ResNet-18 / ANN ResNet-34): claims and paper recipes only.
