@@ -82,3 +82,22 @@ def test_committed_records_are_current_and_complete():
         assert set(cpu[cpu.row == f"bkdsnn-c10-2-384-{arm}"].seed) == {0, 1, 2}
     for p in cpu.path:  # each cpu record sits beside the executed notebook that produced it
         assert Path(p).with_suffix(".ipynb").is_file()
+
+
+def test_prefix_curves_and_arm_table(tmp_path):
+    from replicate import report
+    rows_ = ["logitkd-c10-r18-standard-kd", "logitkd-c10-r18-full"]
+    for seed in range(2):
+        for rid, base in zip(rows_, (30.0, 32.0)):
+            cfg = config_for(rid, "cpu", seed)
+            rec = {"row": rid, "profile": "cpu", "seed": seed, "config_hash": cfg.hash,
+                   "config": cfg.to_dict(), "curves": [], "provenance": {},
+                   "metrics": {"top1": base + seed, "best_curve_top1": base + seed,
+                               "prefix_top1": [base - 5 + seed, base + seed]}}
+            write_record(record_path(tmp_path, rid, "cpu", seed, cfg.hash), rec)
+    c = report.prefix_curves(tmp_path, rows_, "cpu")
+    first = c[(c["T'"] == 1) & (c.row == "logitkd-c10-r18-full")].iloc[0]
+    assert first["mean"] == pytest.approx(27.5) and first["n"] == 2
+    t = report.arm_table(load_records(tmp_path), rows_, "cpu", reference=rows_[0])
+    assert t.loc["logitkd-c10-r18-full", "Δ vs standard-kd"] == "+2.00 ± 0.00 (n=2)"
+    assert t.loc["logitkd-c10-r18-full", "claim"] == "97.00"

@@ -76,12 +76,18 @@ RECIPE_FIELDS = ("model", "embed_dim", "depth", "num_heads", "width", "T", "epoc
                  "teacher_img_size", "img_size", "pretrained")
 
 
-def recipe_table(row_id: str, profiles=("paper", "cpu")) -> pd.DataFrame:
-    """The recipe fields of ``row_id`` side by side for ``profiles`` (None shown as —)."""
+LOGITKD_FIELDS = ("model", "width", "T", "lif_decay", "lif_v_reset", "lif_detach_reset", "epochs",
+                  "train_subset", "batch_size", "optimizer", "lr", "weight_decay", "crop_padding",
+                  "autoaugment", "cutout", "distill", "kd_temperature", "kd_weight", "twkl_alpha",
+                  "twsd_beta", "self_teacher")
+
+
+def recipe_table(row_id: str, profiles=("paper", "cpu"), fields=RECIPE_FIELDS) -> pd.DataFrame:
+    """The recipe ``fields`` of ``row_id`` side by side for ``profiles`` (None shown as —)."""
     cols = {p: config_for(row_id, p).to_dict() for p in profiles if p in get_row(row_id).recipes}
     distill_fields = ("bkd_mask_ratio", "bkd_alpha", "kd_temperature", "teacher_img_size")
     frame = pd.DataFrame({p: {k: (None if c["distill"] == "none" and k in distill_fields else c[k])
-                              for k in RECIPE_FIELDS} for p, c in cols.items()})
+                              for k in fields} for p, c in cols.items()})
     frame.index.name = "field"
     return frame.astype(object).where(frame.notna(), "—")
 
@@ -113,3 +119,39 @@ def provenance_table(df: pd.DataFrame) -> pd.DataFrame:
     cur["wall (min)"] = (cur.wall_time_s / 60).round(1)
     return cur[["row", "profile", "seed", "config_hash", "top1", "best_curve_top1", "best_epoch",
                 "firing_rate", "params", "wall (min)", "device", "git_commit", "git_dirty"]]
+
+
+def arm_table(df: pd.DataFrame, row_ids: list[str], profile: str, reference: str | None = None) -> pd.DataFrame:
+    """Per row: its claim (with source) beside our final and test-selected top-1 at ``profile``,
+    and, if ``reference`` is given, our Δ to that row paired by seed."""
+    out = []
+    for rid in row_ids:
+        row = get_row(rid)
+        line = {"row": rid, "arm": row.arm,
+                "claim": f"{row.claim.value:.2f}" if row.claim else "—",
+                "claim source": row.claim.source if row.claim else "—",
+                "profile": profile,
+                "our top-1, final": format_pm(_arm(df, rid, profile, "top1")),
+                "test-selected": format_pm(_arm(df, rid, profile, "best_curve_top1"))}
+        if reference:
+            line[f"Δ vs {get_row(reference).arm}"] = (
+                "—" if rid == reference else format_pm(paired_delta(df, rid, reference, profile), signed=True))
+        out.append(line)
+    return pd.DataFrame(out).set_index("row")
+
+
+def prefix_curves(root: Path, row_ids: list[str], profile: str) -> pd.DataFrame:
+    """Top-1 at every deployment budget T' (``metrics.prefix_top1``) of current records:
+    mean, std over seeds and n per (row, T')."""
+    from .results import iter_records
+    df = load_records(root)
+    current = set(df[df.current & (df.profile == profile) & df.row.isin(row_ids)].config_hash)
+    out = []
+    for _, r in iter_records(root):
+        pre = r.get("metrics", {}).get("prefix_top1")
+        if r["config_hash"] in current and pre:
+            out += [{"row": r["row"], "seed": r["seed"], "T'": t + 1, "top1": v} for t, v in enumerate(pre)]
+    if not out:
+        return pd.DataFrame(columns=["row", "T'", "mean", "std", "n"])
+    g = pd.DataFrame(out).groupby(["row", "T'"]).top1
+    return pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1), "n": g.count()}).reset_index()
