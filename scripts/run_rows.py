@@ -7,7 +7,7 @@ the flat records. Usage: `OUT=dir python scripts/run_rows.py bkdsnn-c10-teacher:
 `TEACHER_WEIGHTS` to reuse a teacher trained by an earlier call.
 """
 import json, os, shutil, sys, time
-import torch
+
 from replicate.experiments import config_for
 from replicate.results import checkpoint_dir
 from replicate.train import run

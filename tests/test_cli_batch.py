@@ -8,7 +8,7 @@ import pytest
 from replicate.results import load_records, paired_delta
 
 
-def _batch(*args, env_data=None):
+def _batch(*args):
     cmd = [sys.executable, "-m", "replicate", "batch", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
 
