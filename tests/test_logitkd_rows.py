@@ -46,3 +46,51 @@ def test_full_method_smoke_through_the_engine(tmp_path, data_root):
     assert c["train_twkl"] > 0 and c["train_twsd"] > 0
     assert len(rec["metrics"]["prefix_top1"]) == rec["config"]["T"] == 2
     assert rec["overrides"] == {}
+
+
+def test_ablation_arms_and_self_teacher_variant_on_cifar10():
+    twkl = config_for("logitkd-c10-r18-twce-twkl", "cpu")
+    twsd = config_for("logitkd-c10-r18-twce-twsd", "cpu")
+    ens = config_for("logitkd-c10-r18-full-ensemble", "cpu")
+    assert (twkl.twkl_alpha, twkl.twsd_beta, twkl.needs_teacher) == (0.2, 0.0, True)
+    assert (twsd.twkl_alpha, twsd.twsd_beta, twsd.needs_teacher) == (0.0, 0.5, False)
+    assert twsd.teacher_row is None and twkl.teacher_row == "logitkd-c10-teacher"
+    assert ens.self_teacher == "ensemble" and config_for("logitkd-c10-r18-full", "cpu").self_teacher == "correct_only"
+    # only the arm's own fields differ from the full method's recipe
+    full = config_for("logitkd-c10-r18-full", "cpu").scientific()
+    diff = {k for k, v in ens.scientific().items() if full.get(k) != v}
+    assert diff == {"row", "self_teacher"}
+    assert get_row("logitkd-c10-r18-twce-twkl").seeds["cpu"] == (0, 1, 2)
+
+
+def test_imagenet_rows_use_a_hub_teacher_without_a_weights_file(tmp_path):
+    from replicate.train import build_model
+    from replicate.train.engine import check_teacher
+    cfg = config_for("logitkd-in1k-pr34-full", "paper", out_dir=str(tmp_path))
+    assert get_row("logitkd-in1k-pr34-full").claim.value == 71.04
+    assert (cfg.T, cfg.lif_decay, cfg.lif_v_reset, cfg.lif_detach_reset) == (4, 0.2, None, False)
+    assert (cfg.kd_temperature, cfg.lr, cfg.weight_decay, cfg.batch_size) == (1.0, 0.2, 2e-5, 512)
+    t = config_for("logitkd-in1k-teacher", "paper")
+    assert (t.model, t.pretrained) == ("resnet34", True)
+    assert check_teacher(cfg) is None  # hub weights: nothing to find on disk
+    # a user-given raw state_dict path is checked, with the fix in the message
+    with pytest.raises(FileNotFoundError, match="teacher_checkpoint"):
+        check_teacher(cfg.replace(teacher_checkpoint=str(tmp_path / "r34.pt")))
+    model = build_model(cfg, 1000)
+    assert sum(p.numel() for p in model.parameters()) == 21_806_184
+    assert "paper" in get_row("logitkd-in1k-pr34-full").unavailable
+
+
+def test_dvs_rows_have_two_input_channels_and_a_resnet19_twin_teacher():
+    from replicate.train import build_model
+    s = config_for("logitkd-dvs-r19-full", "paper")
+    t = config_for("logitkd-dvs-teacher", "paper")
+    assert (s.T, s.in_chans, s.batch_size, get_row(s.row).claim.value) == (10, 2, 32, 86.40)
+    assert config_for("logitkd-dvs-r19-full-t4", "paper").T == 4
+    assert get_row("logitkd-dvs-r19-full-t4").claim.value == 83.50
+    student, teacher = build_model(s, 10), build_model(t, 10)
+    assert student.conv0[0].in_channels == teacher.conv1.in_channels == 2
+    n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert n(student) == n(teacher)  # the ANN twin has the spiking model's parameters
+    x = torch.randn(2, 2, 48, 48)
+    assert teacher(x).shape == (2, 10) and student.eval()(x).shape == (10, 2, 10)

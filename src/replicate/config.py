@@ -22,7 +22,7 @@ from typing import Any
 PROFILES = ("paper", "gpu", "cpu", "smoke")
 #: Fields added after the first records; hashed only when set (see the module docstring).
 HASH_OPTIONAL: frozenset[str] = frozenset({"lif_decay", "twkl_alpha", "twsd_beta", "self_teacher",
-                                           "crop_padding", "autoaugment", "cutout"})
+                                           "crop_padding", "autoaugment", "cutout", "in_chans"})
 DISTILL_TYPES = ("none", "wsld", "bkd", "mixed", "standard_kd", "temporal")
 
 #: Fields that say where and how a run executes, not what it computes; excluded from the hash.
@@ -58,6 +58,7 @@ class Config:
     depth: int | None = None
     num_heads: int | None = None
     width: int | None = None           #: base width of ANN ResNets
+    in_chans: int | None = None        #: input channels (None: 3; CIFAR10-DVS: 2 polarities)
     img_size: int | None = None        #: resize (bicubic) the batch before the model (ViT at 224)
     T: int | None = None               #: timesteps (SNNs)
     lif_tau: float | None = None
@@ -165,7 +166,7 @@ class Config:
 
     def model_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``timm.create_model``: the model fields that are set."""
-        keys = ("embed_dim", "depth", "num_heads", "width", "T", "lif_tau", "lif_decay", "lif_decay_input",
+        keys = ("embed_dim", "depth", "num_heads", "width", "in_chans", "T", "lif_tau", "lif_decay", "lif_decay_input",
                 "lif_v_threshold", "lif_detach_reset", "surrogate", "surrogate_alpha")
         kw = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
         if self.T is not None:  # an SNN: the reset mode is meaningful, None = soft reset

@@ -31,6 +31,9 @@ class CifarResNet(ResNet):
         num_classes: K.
         in_chans: input channels.
         width: base width w (stage widths w, 2w, 4w, 8w); 64 is the standard model.
+        channels: explicit stage widths (overrides ``width``; e.g. ResNet-19's 2w, 4w, 8w).
+        hidden_features: h → the head is Linear(C_last, h) → ReLU → Linear(h, K) (the ANN twin
+            of the spiking ResNet-19's head, spec-logitkd §1.3); None → one Linear.
         zero_init_last: zero-init the last BN of each residual branch (timm's default is True;
             False here, like torchvision's ResNet that the reference teacher copies).
         drop_rate: dropout before the classifier; drop_path_rate: stochastic depth (timm rule).
@@ -46,6 +49,8 @@ class CifarResNet(ResNet):
         num_classes: int = 10,
         in_chans: int = 3,
         width: int = 64,
+        channels: Sequence[int] | None = None,
+        hidden_features: int | None = None,
         zero_init_last: bool = False,
         drop_rate: float = 0.0,
         drop_path_rate: float = 0.0,
@@ -57,30 +62,45 @@ class CifarResNet(ResNet):
         w = int(width)
         if w < 1:
             raise ValueError(f"width must be >= 1, got {width}")
+        channels = tuple(int(c) for c in channels) if channels is not None else (w, 2 * w, 4 * w, 8 * w)
+        if len(channels) != len(layers) or min(channels) < 1:
+            raise ValueError(f"channels {channels} must be positive, one per stage of {tuple(layers)}")
         super().__init__(
             block=BasicBlock,
             layers=tuple(layers),
             num_classes=num_classes,
             in_chans=in_chans,
-            channels=(w, 2 * w, 4 * w, 8 * w),
+            channels=channels,
             drop_rate=drop_rate,
             drop_path_rate=drop_path_rate,
             zero_init_last=zero_init_last,
         )
         self.width = w
+        c0 = channels[0]
         # CIFAR stem: replace timm's 7×7/2 conv (+ 3×3/2 max-pool) by a 3×3/1 conv, no pool.
-        self.conv1 = nn.Conv2d(in_chans, w, kernel_size=3, stride=1, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(w)
+        self.conv1 = nn.Conv2d(in_chans, c0, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c0)
         self.maxpool = nn.Identity()
-        if w != 64:
-            # timm's stem always has 64 channels, so its first block would carry a 64→w projection
-            # shortcut; the CIFAR model has an identity shortcut there (block 0: no drop-path).
-            self.layer1[0] = BasicBlock(w, w)
+        if c0 != 64:
+            # timm's stem always has 64 channels, so its first block would carry a 64→c0
+            # projection shortcut; the CIFAR model has an identity shortcut there (no drop-path).
+            self.layer1[0] = BasicBlock(c0, c0)
         reductions = iter((1, 1, 2, 4, 8))
         for info in self.feature_info:
             info["reduction"] = next(reductions)
-        self.feature_info[0]["num_chs"] = w
+        self.feature_info[0]["num_chs"] = c0
+        if hidden_features is not None:
+            self.fc = nn.Sequential(nn.Linear(self.num_features, int(hidden_features)), nn.ReLU(inplace=True),
+                                    nn.Linear(int(hidden_features), num_classes))
         self.init_weights(zero_init_last=zero_init_last)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Last stage's map ``[B, C_last, H / 2^(stages-1), W / 2^(stages-1)]`` (any stage count;
+        timm's own method assumes four)."""
+        x = self.act1(self.bn1(self.conv1(x)))
+        for i in range(len(self.feature_info) - 1):
+            x = getattr(self, f"layer{i + 1}")(x)
+        return x
 
     def forward(self, x: torch.Tensor, return_feature: bool = False) -> torch.Tensor | ModelOutput:
         """Logits ``[B, K]`` for images ``[B, C, H, W]`` (any H, W ≥ 8 or so).
@@ -101,6 +121,7 @@ class CifarResNet(ResNet):
 
 
 def _create(variant: str, layers, pretrained: bool, width: int, kwargs: dict[str, Any]):
+    kwargs = dict(kwargs)
     if pretrained:
         raise ValueError(
             f"{variant}: no pretrained weights are published for this CIFAR teacher; train it or "
@@ -126,3 +147,13 @@ def cifar_resnet18_ann(pretrained: bool = False, width: int = 64, **kwargs: Any)
 def cifar_resnet34_ann(pretrained: bool = False, width: int = 64, **kwargs: Any) -> CifarResNet:
     """ANN ResNet-34 ([3, 4, 6, 3] BasicBlocks), CIFAR stem."""
     return _create("cifar_resnet34_ann", (3, 4, 6, 3), pretrained, width, kwargs)
+
+
+@register_unique
+def cifar_resnet19_ann(pretrained: bool = False, width: int = 64, **kwargs: Any) -> CifarResNet:
+    """ANN twin of the spiking ResNet-19 (spec-logitkd §1.3, the CIFAR10-DVS teacher): stem of 2w
+    channels, [3, 3, 2] BasicBlocks of widths 2w, 4w, 8w, head Linear(8w, 4w) → ReLU → Linear(4w, K);
+    12,697,994 params for K = 10 at width 64, the spiking model's count."""
+    w = int(width)
+    return _create("cifar_resnet19_ann", (3, 3, 2), pretrained, width,
+                   {"channels": (2 * w, 4 * w, 8 * w), "hidden_features": 4 * w, **kwargs})

@@ -52,9 +52,18 @@ def teacher_weights_path(cfg: Config) -> Path:
     return checkpoint_dir(cfg.out_dir, cfg.teacher_hash) / "model.pt"
 
 
-def check_teacher(cfg: Config) -> Path:
-    """The teacher weights' path; raises :class:`TeacherNotFoundError` naming the fix if absent."""
+def _hub_teacher(cfg: Config) -> bool:
+    """Whether the teacher row uses timm hub weights as is (e.g. ImageNet ``resnet34``)."""
+    from ..experiments import config_for
+    return bool(cfg.teacher_row) and config_for(cfg.teacher_row, cfg.profile).pretrained
+
+
+def check_teacher(cfg: Config) -> Path | None:
+    """The teacher weights' path (``None``: timm hub weights, fetched when the teacher is built);
+    raises :class:`TeacherNotFoundError` naming the fix if the weights are absent."""
     path = teacher_weights_path(cfg)
+    if not cfg.teacher_checkpoint and not path.is_file() and _hub_teacher(cfg):
+        return None
     if not path.is_file():
         raise TeacherNotFoundError(
             f"teacher weights for row {cfg.teacher_row!r} ({cfg.profile}, hash {cfg.teacher_hash}) "
@@ -73,8 +82,11 @@ def load_teacher(cfg: Config, num_classes: int) -> torch.nn.Module:
 
     tcfg = config_for(cfg.teacher_row, cfg.profile)
     path = check_teacher(cfg)
-    teacher = build_model(tcfg.replace(pretrained=False), num_classes)
-    teacher.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    if path is None:  # hub weights as published (the teacher row is not trained here)
+        teacher = build_model(tcfg, num_classes)
+    else:
+        teacher = build_model(tcfg.replace(pretrained=False), num_classes)
+        teacher.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     teacher.eval().requires_grad_(False)
     return teacher
 
