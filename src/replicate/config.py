@@ -22,8 +22,10 @@ from typing import Any
 PROFILES = ("paper", "gpu", "cpu", "smoke")
 #: Fields added after the first records; hashed only when set (see the module docstring).
 HASH_OPTIONAL: frozenset[str] = frozenset({"lif_decay", "twkl_alpha", "twsd_beta", "self_teacher",
-                                           "crop_padding", "autoaugment", "cutout", "in_chans"})
-DISTILL_TYPES = ("none", "wsld", "bkd", "mixed", "standard_kd", "temporal")
+                                           "crop_padding", "autoaugment", "cutout", "in_chans",
+                                           "esd_alpha", "esd_beta", "esd_pool", "esd_teacher"})
+DISTILL_TYPES = ("none", "wsld", "bkd", "mixed", "standard_kd", "temporal", "esd")
+TRAIN_STEP_NAMES = ("bptt", "rate_bp")
 
 #: Fields that say where and how a run executes, not what it computes; excluded from the hash.
 RUNTIME_FIELDS = frozenset({"data_root", "out_dir", "num_threads", "device", "teacher_checkpoint",
@@ -89,7 +91,7 @@ class Config:
     crop_padding: int | None = None    #: RandomCrop(32, padding) (logit-KD recipe: 4)
     autoaugment: bool | None = None    #: torchvision AutoAugment, CIFAR-10 policy
     cutout: int | None = None          #: Cutout hole size in px (logit-KD recipe: 16)
-    train_step: str = "bptt"           #: training step, replicate.train.steps.TRAIN_STEPS
+    train_step: str = "bptt"           #: bptt | rate_bp (replicate.train.steps.TRAIN_STEPS)
     # --- distillation
     distill: str = "none"              #: none | wsld | bkd | mixed
     teacher_row: str | None = None     #: registry row of the teacher (same profile)
@@ -102,6 +104,10 @@ class Config:
     twkl_alpha: float | None = None    #: α of per-timestep KD to the teacher (ICML 2025, L_TWKL)
     twsd_beta: float | None = None     #: β of per-timestep self-distillation (L_TWSD)
     self_teacher: str | None = None    #: ensemble | correct_only (how L_TWSD's teacher is formed)
+    esd_alpha: float | None = None     #: "alp", weight of the branches' CE (NeurIPS 2025, spec §4.3)
+    esd_beta: float | None = None      #: β, weight of the reliable self-distillation KD
+    esd_pool: str | None = None        #: avg4 (the released fixed AvgPool(4)) | adaptive
+    esd_teacher: str | None = None     #: reliable (correct exits only) | all (plain exit averaging)
     # --- runtime (not hashed)
     eval_batch_size: int = 256
     num_threads: int | None = None
@@ -126,6 +132,16 @@ class Config:
             raise ValueError(f"self_teacher {self.self_teacher!r} is not 'ensemble' or 'correct_only'")
         if self.distill == "temporal" and None in (self.twkl_alpha, self.twsd_beta, self.self_teacher):
             raise ValueError("distill='temporal' needs twkl_alpha, twsd_beta and self_teacher")
+        if self.distill == "esd" and None in (self.esd_alpha, self.esd_beta, self.esd_pool, self.esd_teacher):
+            raise ValueError("distill='esd' needs esd_alpha, esd_beta, esd_pool and esd_teacher")
+        if self.esd_pool not in (None, "avg4", "adaptive"):
+            raise ValueError(f"esd_pool {self.esd_pool!r} is not 'avg4' or 'adaptive'")
+        if self.esd_teacher not in (None, "reliable", "all"):
+            raise ValueError(f"esd_teacher {self.esd_teacher!r} is not 'reliable' or 'all'")
+        if self.train_step not in TRAIN_STEP_NAMES:
+            raise ValueError(f"train_step {self.train_step!r} is not one of {TRAIN_STEP_NAMES}")
+        if self.train_step == "rate_bp":
+            self._check_rate_bp()
         if self.needs_teacher and not (self.teacher_row or self.teacher_checkpoint):
             raise ValueError(f"distill={self.distill!r} needs teacher_row or teacher_checkpoint")
         if self.optimizer not in ("adamw", "sgd"):
@@ -136,13 +152,28 @@ class Config:
         if not 0 <= self.bkd_mask_ratio < 1:
             raise ValueError(f"bkd_mask_ratio must be in [0, 1), got {self.bkd_mask_ratio}")
 
+    def _check_rate_bp(self) -> None:
+        """Rate-based BP's eligibility assumes soft reset, detached reset, no input decay
+        (spec-logitkd §3.2) and trains only the T-mean logits (§3.1)."""
+        bad = {k: v for k, v in (("lif_v_reset", self.lif_v_reset), ("lif_detach_reset", self.lif_detach_reset),
+                                 ("lif_decay_input", self.lif_decay_input))
+               if v != {"lif_v_reset": None, "lif_detach_reset": True, "lif_decay_input": False}[k]}
+        if self.T is None or bad:
+            raise ValueError(
+                f"train_step='rate_bp' needs an SNN (T set) with lif_v_reset=None (soft reset), "
+                f"lif_detach_reset=True and lif_decay_input=False; got T={self.T}, {bad}")
+        if self.distill not in ("none", "esd", "standard_kd"):
+            raise ValueError(f"train_step='rate_bp' trains only the T-mean logits (spec §3.1): "
+                             f"distill={self.distill!r} is not possible; use none, esd or standard_kd")
+
     # ------------------------------------------------------------------ helpers
     @property
     def needs_teacher(self) -> bool:
-        """Whether the run distils from an ANN teacher (TWCE + TWSD alone, α = 0, does not)."""
+        """Whether the run distils from an ANN teacher (TWCE + TWSD alone, α = 0, and the
+        self-distillation of NeurIPS 2025 do not)."""
         if self.distill == "temporal":
             return bool(self.twkl_alpha)
-        return self.distill != "none"
+        return self.distill not in ("none", "esd")
 
     def replace(self, **changes: Any) -> "Config":
         """A copy with ``changes`` applied (validated like a new config)."""

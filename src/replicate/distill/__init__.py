@@ -13,6 +13,7 @@ import inspect
 from torch import nn
 
 from replicate.distill.bkd import BKD, channel_mask
+from replicate.distill.esd import ESD
 from replicate.distill.mixed import Mixed
 from replicate.distill.temporal import StandardKD, TemporalKD, self_teacher
 from replicate.distill.wsld import WSLD, as_soft_target, wsld_loss
@@ -20,6 +21,7 @@ from replicate.distill.wsld import WSLD, as_soft_target, wsld_loss
 __all__ = [
     "BKD",
     "DISTILLERS",
+    "ESD",
     "Mixed",
     "StandardKD",
     "TemporalKD",
@@ -47,10 +49,19 @@ def build_distiller(
     twkl_alpha: float = 0.2,
     twsd_beta: float = 0.5,
     self_teacher: str = "correct_only",
+    stage_channels: tuple[int, ...] = (),
+    num_features: int = 0,
+    num_classes: int = 0,
+    esd_alpha: float = 1.0,
+    esd_beta: float = 0.3,
+    esd_pool: str = "avg4",
+    esd_teacher: str = "reliable",
+    std_blocks: bool = False,
 ) -> nn.Module | None:
-    """Build the distiller called ``name`` ("none", "wsld", "bkd", "mixed", "standard_kd" or
-    "temporal"). For the ICML 2025 losses ``temperature`` is the KD temperature τ and, for
-    "standard_kd", ``weight`` is the KD weight.
+    """Build the distiller called ``name`` ("none", "wsld", "bkd", "mixed", "standard_kd",
+    "temporal" or "esd"). For the ICML 2025 losses ``temperature`` is the KD temperature τ and, for
+    "standard_kd", ``weight`` is the KD weight. "esd" (NeurIPS 2025) builds one ANN branch per
+    entry of ``stage_channels`` ending at ``num_features`` channels and ``num_classes`` logits.
 
     Passes each class only the keyword arguments its constructor accepts (e.g. WSLD gets
     ``temperature`` and ``weight``; BKD gets channels, ``mask_ratio``, ``alpha``, ``pooled``).
@@ -69,8 +80,12 @@ def build_distiller(
     if key == "temporal":
         return TemporalKD(twkl_alpha=twkl_alpha, twsd_beta=twsd_beta, kd_temperature=temperature,
                           self_teacher=self_teacher)
+    if key == "esd":
+        return ESD(stage_channels=tuple(stage_channels), num_features=num_features,
+                   num_classes=num_classes, alp=esd_alpha, beta=esd_beta, kd_temperature=temperature,
+                   pool=esd_pool, std_blocks=std_blocks, teacher_mode=esd_teacher)
     if key not in DISTILLERS:
-        allowed = ", ".join(["none", *DISTILLERS, "standard_kd", "temporal"])
+        allowed = ", ".join(["none", *DISTILLERS, "standard_kd", "temporal", "esd"])
         raise ValueError(f"unknown distiller {name!r}; allowed: {allowed}")
     cls = DISTILLERS[key]
     offered = dict(

@@ -103,4 +103,4 @@ def overrides_of(cfg: Config) -> dict[str, Any]:
 
 
 # The papers' rows register themselves on import.
-from . import bkdsnn, logitkd  # noqa: E402,F401
+from . import bkdsnn, esd, logitkd  # noqa: E402,F401

@@ -169,26 +169,40 @@ class _SpikingNet(nn.Module):
         """``[T, B, C, H', W']`` → per-timestep logits ``[T, B, K]`` (global average pool, head)."""
         return self._head()(x.mean(dim=(3, 4)))
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+    def forward_features(self, x: torch.Tensor, taps: list | None = None) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
 
-    def forward(self, x: torch.Tensor, return_feature: bool = False) -> torch.Tensor | ModelOutput:
+    def forward(self, x: torch.Tensor, return_feature: bool = False,
+                return_stages: bool = False) -> torch.Tensor | ModelOutput:
         """Per-timestep logits ``[T, B, K]`` for an image batch ``[B, C, H, W]`` (repeated
         ``self.T`` times) or a temporal batch ``[T, B, C, H, W]`` (its own T is used).
 
-        The prediction is ``logits.mean(0)``. With ``return_feature=True`` returns
-        ``ModelOutput(logits [T, B, K], feature [B, C, H', W'])`` where the feature is the last
-        stage's output map averaged over T (firing rates for :class:`SpikingResNet`, the
-        real-valued residual stream for :class:`SpikingPreActResNet`).
+        The prediction is ``logits.mean(0)``. With ``return_feature=True`` and/or
+        ``return_stages=True`` returns a ``ModelOutput``: ``logits [T, B, K]``; ``feature
+        [B, C, H', W']``, the last stage's output map averaged over T (firing rates for
+        :class:`SpikingResNet`, the real-valued residual stream for :class:`SpikingPreActResNet`);
+        ``stages``, the outputs of every stage but the last (layer1..layer3 for four stages),
+        each averaged over T, ``[B, C_i, H_i, W_i]`` (where NeurIPS 2025's self-distillation
+        branches attach, spec-logitkd §4.1).
 
         Raises:
             ValueError: bad input rank (see :meth:`encode`).
         """
-        feat = self.forward_features(x)
+        taps: list[torch.Tensor] | None = [] if return_stages else None
+        feat = self.forward_features(x, taps)
         logits = self.forward_head(feat)
-        if return_feature:
-            return ModelOutput(logits=logits, feature=feat.mean(0))
+        if return_feature or return_stages:
+            return ModelOutput(logits=logits, feature=feat.mean(0) if return_feature else None,
+                               stages=[t.mean(0) for t in taps] if taps is not None else None)
         return logits
+
+    def _run_stages(self, x: torch.Tensor, taps: list[torch.Tensor] | None) -> torch.Tensor:
+        n = len(self.layers)
+        for i in range(n):
+            x = getattr(self, f"layer{i + 1}")(x)
+            if taps is not None and i < n - 1:
+                taps.append(x)
+        return x
 
 
 class SpikingResNet(_SpikingNet):
@@ -294,14 +308,13 @@ class SpikingResNet(_SpikingNet):
         self.num_classes = int(num_classes)
         self.classifier = self._make_classifier(self.num_classes)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Spikes of the last stage, ``[T, B, C_last, H', W']`` (H' = H / prod(strides))."""
+    def forward_features(self, x: torch.Tensor, taps: list | None = None) -> torch.Tensor:
+        """Spikes of the last stage, ``[T, B, C_last, H', W']`` (H' = H / prod(strides)); the
+        earlier stages' outputs are appended to ``taps`` when it is a list."""
         x = self.encode(x)
         conv, bn, lif = self.conv0
         x = lif(_seq(lambda z: bn(conv(z)), x))
-        for i in range(len(self.layers)):
-            x = getattr(self, f"layer{i + 1}")(x)
-        return x
+        return self._run_stages(x, taps)
 
 
 class SpikingPreActResNet(_SpikingNet):
@@ -383,12 +396,11 @@ class SpikingPreActResNet(_SpikingNet):
         self.num_classes = int(num_classes)
         self.fc = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Real-valued layer-4 output ``[T, B, 8w, H/32, W/32]`` (7×7 for 224×224 input)."""
+    def forward_features(self, x: torch.Tensor, taps: list | None = None) -> torch.Tensor:
+        """Real-valued layer-4 output ``[T, B, 8w, H/32, W/32]`` (7×7 for 224×224 input); the
+        earlier stages' outputs are appended to ``taps`` when it is a list."""
         x = _seq(lambda z: self.maxpool(self.bn1(self.conv1(z))), self.encode(x))
-        for i in range(len(self.layers)):
-            x = getattr(self, f"layer{i + 1}")(x)
-        return x
+        return self._run_stages(x, taps)
 
 
 # ----------------------------------------------------------------------------------------------

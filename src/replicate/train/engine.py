@@ -149,10 +149,17 @@ def run(cfg: Config, *, force: bool = False, _interrupt_after_steps: int | None 
                 s_feat = forward_output(model, resize(probe, cfg.img_size), True).feature
                 t_feat = forward_output(teacher, resize(probe, cfg.teacher_img_size), True).feature
             s_ch, t_ch, pooled = s_feat.shape[1], t_feat.shape[1], t_feat.dim() == 2
+        esd = {}
+        if cfg.distill == "esd":  # NeurIPS 2025 branches on every stage but the last
+            from ..models.spiking_resnet import SpikingPreActResNet
+            esd = dict(stage_channels=tuple(model.widths[:-1]), num_features=model.num_features,
+                       num_classes=data.num_classes, esd_alpha=cfg.esd_alpha, esd_beta=cfg.esd_beta,
+                       esd_pool=cfg.esd_pool, esd_teacher=cfg.esd_teacher,
+                       std_blocks=isinstance(model, SpikingPreActResNet))  # ImageNet branches
         distiller = build_distiller(
             cfg.distill, student_channels=s_ch, teacher_channels=t_ch, mask_ratio=cfg.bkd_mask_ratio,
             alpha=cfg.bkd_alpha, temperature=cfg.kd_temperature, weight=cfg.kd_weight, pooled=pooled,
-            twkl_alpha=cfg.twkl_alpha, twsd_beta=cfg.twsd_beta, self_teacher=cfg.self_teacher)
+            twkl_alpha=cfg.twkl_alpha, twsd_beta=cfg.twsd_beta, self_teacher=cfg.self_teacher, **esd)
         distiller.to(device)
     trainable = torch.nn.ModuleList([model] + ([distiller] if distiller is not None else []))
     optimizer = build_optimizer(cfg, trainable)

@@ -18,10 +18,21 @@ def resize(x: torch.Tensor, size: int | None) -> torch.Tensor:
     return F.interpolate(x, size=(size, size), mode="bicubic", align_corners=False)
 
 
-def forward_output(model: torch.nn.Module, x: torch.Tensor, need_feature: bool) -> ModelOutput:
+def forward_output(model: torch.nn.Module, x: torch.Tensor, need_feature: bool,
+                   need_stages: bool = False) -> ModelOutput:
     """``ModelOutput`` of ``model`` on ``x``: replicate's models natively, timm models through
-    ``forward_features`` + ``forward_head(pre_logits=True)`` (the pre-logits vector, BKDSNN spec §1.4)."""
-    if "return_feature" in inspect.signature(model.forward).parameters:
+    ``forward_features`` + ``forward_head(pre_logits=True)`` (the pre-logits vector, BKDSNN spec §1.4).
+
+    Raises:
+        ValueError: ``need_stages`` for a model that cannot return its stages.
+    """
+    params = inspect.signature(model.forward).parameters
+    if need_stages:
+        if "return_stages" not in params:
+            raise ValueError(f"{type(model).__name__} cannot return its stage outputs (needed by "
+                             "self-distillation branches); use a spiking ResNet")
+        return model(x, return_feature=need_feature, return_stages=True)
+    if "return_feature" in params:
         if need_feature:
             return model(x, return_feature=True)
         return ModelOutput(model(x))
