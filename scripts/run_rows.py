@@ -4,7 +4,8 @@ Used for the committed `gpu` records: the lent GPU box has torch but no papermil
 this script ran there with `PYTHONPATH=src`, `REPLICATE_DATA` pointing at a class-balanced
 20k-image train subset tar (plus the full test set) of cifar10-jpeg.tar, and `OUT` a folder for
 the flat records. Usage: `OUT=dir python scripts/run_rows.py bkdsnn-c10-teacher:0 ...`; set
-`TEACHER_WEIGHTS` to reuse a teacher trained by an earlier call.
+`TEACHER_WEIGHTS` to reuse a teacher trained by an earlier call, `NUM_WORKERS` for the loaders
+(default 10; lower it when several rows share the box).
 """
 import json, os, shutil, sys, time
 
@@ -17,7 +18,7 @@ work = "/tmp/rout"
 plan = [a.split(":") for a in sys.argv[1:]]  # row:seed
 tw = os.environ.get("TEACHER_WEIGHTS")
 for rid, seed in plan:
-    kw = dict(out_dir=work, device="cuda", num_workers=10, eval_batch_size=500, progress=False)
+    kw = dict(out_dir=work, device="cuda", num_workers=int(os.environ.get("NUM_WORKERS", 10)), eval_batch_size=500, progress=False)
     cfg = config_for(rid, "gpu", int(seed), **kw)
     if cfg.teacher_hash and tw:
         d = checkpoint_dir(work, cfg.teacher_hash); d.mkdir(parents=True, exist_ok=True)

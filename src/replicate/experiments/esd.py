@@ -38,6 +38,9 @@ ABLATION = {
     "rate-bp-sd-all": dict(train_step="rate_bp", **{**SD, "esd_teacher": "all"}),
 }
 C10 = {**PAPER_RECIPE, **NEURON, "model": "spiking_resnet18_cifar"}
+# gpu: the real ResNet-18 (width 64, T = 6) for 12 epochs on a class-balanced 20k-image subset,
+# sized so the three arms fit one lent H100 call (run side by side, ~30 s per epoch each).
+GPU_RUN = dict(train_subset=20000, epochs=12, curve_test_subset=2000, device="cuda", width=64)
 
 for arm, fields in {**ARMS, **ABLATION}.items():
     claim = None
@@ -48,10 +51,11 @@ for arm, fields in {**ARMS, **ABLATION}.items():
         label="spiking ResNet-18, T=6", arm=arm, claim=claim,
         recipes={
             "paper": {**C10, **fields, "width": 64},
+            "gpu": {**C10, **fields, **GPU_RUN},
             "cpu": {**C10, **fields, **CPU_RUN},
             "smoke": {**C10, **fields, **SMOKE_RUN},
         },
-        seeds={"paper": (60,), "cpu": (0, 1, 2), "smoke": (0,)},
+        seeds={"paper": (60,), "gpu": (0,), "cpu": (0, 1, 2), "smoke": (0,)},
     ))
 
 # CIFAR-100: the committed log of B, and R's aggregator number.
