@@ -44,3 +44,22 @@ def rec_params(rec):
     from replicate.train import build_model
     cfg = config_for(rec["row"], rec["profile"])
     return sum(p.numel() for p in build_model(cfg, 10).parameters())
+
+
+@pytest.mark.slow
+def test_rate_bp_run_killed_mid_epoch_resumes_to_the_same_record(tmp_path, data_root):
+    """Branch weights and their BN statistics live in the distiller's state: a resumed rate-BP +
+    self-distillation run ends exactly where an uninterrupted one does."""
+    from replicate.results import record_path
+
+    def cfg(out):
+        return config_for("esd-c10-r18-rate-bp-sd", "smoke", 0, data_root=data_root, out_dir=str(out),
+                          progress=False, epochs=3)
+    ref = run(cfg(tmp_path / "a"))
+    c = cfg(tmp_path / "b")
+    with pytest.raises(KeyboardInterrupt):
+        run(c, _interrupt_after_steps=15)  # 10 steps per epoch: dies inside epoch 2
+    assert not record_path(c.out_dir, c.row, "smoke", 0, c.hash).exists()
+    resumed = run(c)
+    assert resumed["provenance"]["resumed_from_epoch"] == 1
+    assert resumed["curves"] == ref["curves"] and resumed["metrics"] == ref["metrics"]

@@ -146,6 +146,11 @@ def cmd_book(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["bench"]:  # its own parser: `replicate bench sweep|point ...`
+        from . import bench
+        return bench.main(argv[1:])
     p = argparse.ArgumentParser(prog="replicate", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("batch", help="run rows through their notebooks with papermill")
@@ -169,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     bk.add_argument("--results", default=str(REPO / "results"))
     bk.add_argument("--build", default=str(REPO / "_build"))
     bk.set_defaults(fn=cmd_book)
+    sub.add_parser("bench", help="BPTT vs rate-based BP memory/time benchmark "
+                                 "(`replicate bench sweep --help`)")
     args = p.parse_args(argv)
     return args.fn(args)
 

@@ -79,7 +79,11 @@ RECIPE_FIELDS = ("model", "embed_dim", "depth", "num_heads", "width", "T", "epoc
 LOGITKD_FIELDS = ("model", "width", "T", "lif_decay", "lif_v_reset", "lif_detach_reset", "epochs",
                   "train_subset", "batch_size", "optimizer", "lr", "weight_decay", "crop_padding",
                   "autoaugment", "cutout", "distill", "kd_temperature", "kd_weight", "twkl_alpha",
-                  "twsd_beta", "self_teacher")
+                  "twsd_beta", "self_teacher", "in_chans", "pretrained")
+
+ESD_FIELDS = ("model", "width", "T", "lif_decay", "lif_v_reset", "lif_detach_reset", "train_step", "epochs",
+              "train_subset", "batch_size", "optimizer", "lr", "weight_decay", "autoaugment", "cutout",
+              "distill", "esd_alpha", "esd_beta", "esd_pool", "esd_teacher", "kd_temperature", "device")
 
 
 def recipe_table(row_id: str, profiles=("paper", "cpu"), fields=RECIPE_FIELDS) -> pd.DataFrame:

@@ -55,7 +55,7 @@ for arm, fields in {**ARMS, **ABLATION}.items():
             "cpu": {**C10, **fields, **CPU_RUN},
             "smoke": {**C10, **fields, **SMOKE_RUN},
         },
-        seeds={"paper": (60,), "gpu": (0,), "cpu": (0, 1, 2), "smoke": (0,)},
+        seeds={"paper": (60,), "gpu": (0, 1, 2), "cpu": (0, 1, 2), "smoke": (0,)},
     ))
 
 # CIFAR-100: the committed log of B, and R's aggregator number.

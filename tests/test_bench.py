@@ -1,0 +1,26 @@
+"""The BPTT vs rate-based BP benchmark: one process per point, atomic records, the book's loader."""
+import json
+
+import pytest
+
+from replicate import bench
+
+
+def test_bad_points_are_refused_before_any_compute():
+    with pytest.raises(ValueError, match="method 'tbptt'"):
+        bench.measure_point("tbptt", 2, width=2, batch=2, steps=1, warmup=0, device="cpu", threads=1)
+    with pytest.raises(ValueError, match="T must be >= 1"):
+        bench.measure_point("bptt", 0, width=2, batch=2, steps=1, warmup=0, device="cpu", threads=1)
+
+
+@pytest.mark.slow
+def test_sweep_runs_each_point_in_its_own_process_and_writes_records(tmp_path):
+    recs = bench.sweep(tmp_path, Ts=(1, 2), width=2, batch=2, steps=1, warmup=0, threads=1)
+    files = sorted(p.name for p in tmp_path.glob("*/*.json"))
+    assert files == ["bptt-T1.json", "bptt-T2.json", "rate_bp-T1.json", "rate_bp-T2.json"]
+    r = json.loads(next(tmp_path.glob("*/rate_bp-T2.json")).read_text())
+    assert r["T"] == 2 and r["step_s"] > 0 and r["peak_rss_mib"] >= r["rss_after_build_mib"] > 0
+    assert "git_commit" in r["provenance"] and r["device_tag"].startswith("cpu-")
+    assert len({x["params"] for x in recs}) == 1  # the same model for both methods
+    df = bench.load(tmp_path)
+    assert len(df) == 4 and (df.train_rss_mib >= 0).all()
