@@ -24,3 +24,14 @@ def test_sweep_runs_each_point_in_its_own_process_and_writes_records(tmp_path):
     assert len({x["params"] for x in recs}) == 1  # the same model for both methods
     df = bench.load(tmp_path)
     assert len(df) == 4 and (df.train_rss_mib >= 0).all()
+
+
+def test_committed_benchmark_records_cover_the_grid():
+    """The book's figure: both methods at every T of the default sweep, per device measured."""
+    from pathlib import Path
+    df = bench.load(Path(__file__).resolve().parents[1] / "results" / "benchmarks" / "ratebp")
+    assert {"cpu-2core", "nvidia-h100-80gb-hbm3"} <= set(df.device_tag)
+    for tag, g in df.groupby("device_tag"):
+        for m in bench.METHODS:
+            assert sorted(g[g.method == m]["T"]) == list(bench.DEFAULT_TS), (tag, m)
+        assert g.width.nunique() == 1 and g.batch.nunique() == 1, tag  # one model per figure
