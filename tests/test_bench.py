@@ -20,10 +20,12 @@ def test_sweep_runs_each_point_in_its_own_process_and_writes_records(tmp_path):
     assert files == ["bptt-T1.json", "bptt-T2.json", "rate_bp-T1.json", "rate_bp-T2.json"]
     r = json.loads(next(tmp_path.glob("*/rate_bp-T2.json")).read_text())
     assert r["T"] == 2 and r["step_s"] > 0 and r["peak_rss_mib"] >= r["rss_after_build_mib"] > 0
-    assert "git_commit" in r["provenance"] and r["device_tag"].startswith("cpu-")
+    assert r["provenance"]["git"]["commit"] and r["device_tag"].startswith("cpu-")
     assert len({x["params"] for x in recs}) == 1  # the same model for both methods
     df = bench.load(tmp_path)
     assert len(df) == 4 and (df.train_rss_mib >= 0).all()
+    empty = bench.load(tmp_path / "nothing")  # the book renders without benchmark records
+    assert empty.empty and "device_tag" in empty and not list(empty.groupby("device_tag"))
 
 
 def test_committed_benchmark_records_cover_the_grid():

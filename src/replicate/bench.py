@@ -146,12 +146,13 @@ def sweep(out: str | Path, *, Ts=DEFAULT_TS, methods=METHODS, width: int = 16, b
 
 
 def load(root: str | Path):
-    """All benchmark records under ``root`` as a pandas DataFrame (one row per point)."""
+    """All benchmark records under ``root`` as a pandas DataFrame (one row per point; empty, with
+    the columns, when there are none), plus ``train_rss_mib`` = peak RSS − RSS after build."""
     import pandas as pd
     rows = [json.loads(f.read_text()) for f in sorted(Path(root).glob("*/*.json"))]
-    df = pd.DataFrame(rows)
-    if len(df):
-        df["train_rss_mib"] = df["peak_rss_mib"] - df["rss_after_build_mib"]
+    cols = ["device_tag", "method", "T", "width", "batch", "step_s", "peak_rss_mib", "rss_after_build_mib"]
+    df = pd.DataFrame(rows, columns=None if rows else cols)
+    df["train_rss_mib"] = df["peak_rss_mib"] - df["rss_after_build_mib"]
     return df
 
 
