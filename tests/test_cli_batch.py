@@ -19,9 +19,10 @@ def _batch(*args):
     (["--main-job", "-p", "lr='0.1'"], "'lr' must be float, got str"),
     (["--main-job", "-p", "nonsense=1"], "unknown parameter 'nonsense'"),
     (["--main-job", "--data-root", "/nonexistent/cifar"], "cifar10 not found"),
+    (["--rows", "esd-in1k-pr34-rate-bp-sd", "--profile", "paper"], "cannot run here at profile 'paper': no ImageNet"),
 ])
 def test_bad_input_is_one_line_before_any_training(tmp_path, args, needle):
-    r = _batch(*args, "--profile", "smoke", "--out", str(tmp_path))
+    r = _batch(*args, *([] if "--profile" in args else ["--profile", "smoke"]), "--out", str(tmp_path))
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], r.stderr
@@ -56,3 +57,14 @@ def test_smoke_main_job_through_papermill(tmp_path, data_root):
     assert b.returncode == 0, b.stdout[-3000:] + b.stderr[-3000:]
     html = (tmp_path / "build" / "_build" / "html" / "bkdsnn.html").read_text()
     assert "Profile <code" in html or "smoke" in html
+
+
+def test_a_whole_paper_batch_plans_only_the_rows_that_can_run_here(tmp_path):
+    from argparse import Namespace
+
+    from replicate.cli import _plan
+    args = Namespace(main_job=False, rows=None, paper="logitkd", profile="cpu", seeds=None, out=tmp_path,
+                     data_root=None, param=[])
+    planned = {rid for rid, _, _ in _plan(args)}
+    assert "logitkd-c10-r18-full" in planned and "logitkd-c10-teacher" in planned
+    assert not any(r.startswith(("logitkd-c100", "logitkd-in1k", "logitkd-dvs")) for r in planned)

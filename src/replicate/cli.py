@@ -41,10 +41,17 @@ def _plan(args) -> list:
         ids = [r.id for r in rows(args.paper)]
     overrides = dict(_parse_kv(p) for p in args.param)
     plan: list[tuple[str, int, Config]] = []
+    whole_paper = not (args.main_job or args.rows)
     for rid in ids:
         row = get_row(rid)
+        reason = row.unavailable.get(args.profile)
+        if whole_paper and (args.profile not in row.recipes or reason):
+            print(f"  {rid}: not run at {args.profile} ({reason or 'no such recipe'})", file=sys.stderr)
+            continue
         if args.profile not in row.recipes:
             raise ValueError(f"row {rid!r} has no {args.profile!r} recipe; it has {row.profiles()}")
+        if reason:
+            raise ValueError(f"row {rid!r} cannot run here at profile {args.profile!r}: {reason}")
         seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else row.seeds[args.profile]
         if row.arm == "teacher":
             seeds = seeds[:1]
