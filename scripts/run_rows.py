@@ -7,10 +7,10 @@ the flat records. Usage: `OUT=dir python scripts/run_rows.py bkdsnn-c10-teacher:
 `TEACHER_WEIGHTS` to reuse a teacher trained by an earlier call, `NUM_WORKERS` for the loaders
 (default 10; lower it when several rows share the box).
 """
-import json, os, shutil, sys, time
+import os, shutil, sys, time
 
 from replicate.experiments import config_for
-from replicate.results import checkpoint_dir
+from replicate.results import checkpoint_dir, write_record
 from replicate.train import run
 
 out = os.environ["OUT"]
@@ -27,7 +27,6 @@ for rid, seed in plan:
     rec = run(cfg)
     print(rid, seed, round(rec["metrics"]["top1"], 2), [round(c["curve_top1"], 1) for c in rec["curves"]],
           f"{time.time() - t:.0f}s", flush=True)
-    with open(f"{out}/{rid}__gpu__seed{seed}-{cfg.hash}.json", "w") as f:
-        json.dump(rec, f, indent=1, sort_keys=True, default=str)
+    write_record(f"{out}/{rid}__gpu__seed{seed}-{cfg.hash}.json", rec)
     if rid.endswith("teacher"):
         shutil.copy(checkpoint_dir(work, cfg.hash) / "model.pt", f"{out}/teacher-{cfg.hash}.pt")

@@ -147,3 +147,27 @@ def test_config_refuses_rate_bp_with_an_unsupported_neuron_before_any_compute():
                   "self_teacher": "ensemble"})
     with pytest.raises(ValueError, match="train_step 'rbp'"):
         Config(train_step="rbp")
+
+
+def test_the_config_knows_exactly_the_engines_training_steps():
+    from replicate.config import TRAIN_STEP_NAMES
+    from replicate.train.steps import TRAIN_STEPS
+    assert set(TRAIN_STEP_NAMES) == set(TRAIN_STEPS)
+
+
+def test_the_step_logs_the_plain_loss_and_backpropagates_one_T_th_of_it():
+    torch.manual_seed(2)
+    x, y = torch.randn(4, 3, 32, 32), torch.randint(0, 10, (4,))
+    a = _resnet(T=3).train()
+    b = copy.deepcopy(a)
+    rbp = RateBP(a)  # the two passes by hand, loss unscaled
+    with torch.no_grad(), rbp.spike_pass():
+        a(x)
+    with rbp.rate_pass():
+        loss = F.cross_entropy(a(x.unsqueeze(0))[0], y)
+    loss.backward()
+    terms = rate_bp_step(StepContext(b), x, F.one_hot(y, 10).float())
+    terms["ce"].backward()
+    assert terms["ce"].item() == pytest.approx(loss.item(), rel=1e-5)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.allclose(pb.grad * 3, pa.grad, atol=1e-6, rtol=1e-4)

@@ -101,13 +101,6 @@ def _device_tag(device: str) -> str:
     return f"cpu-{os.cpu_count()}core"
 
 
-def _write_atomic(path: Path, record: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
-    os.replace(tmp, path)
-
-
 def sweep(out: str | Path, *, Ts=DEFAULT_TS, methods=METHODS, width: int = 16, batch: int = 64,
           steps: int = 5, warmup: int = 2, device: str = "cpu", threads: int | None = 2) -> list[dict]:
     """Run every (method, T) point in its own process and write ``<out>/<device tag>/<method>-T<T>.json``.
@@ -120,6 +113,7 @@ def sweep(out: str | Path, *, Ts=DEFAULT_TS, methods=METHODS, width: int = 16, b
     from tqdm import tqdm
 
     from . import provenance
+    from .results import write_record
 
     tag = _device_tag(device)
     records = []
@@ -136,7 +130,7 @@ def sweep(out: str | Path, *, Ts=DEFAULT_TS, methods=METHODS, width: int = 16, b
         rec = json.loads(p.stdout.strip().splitlines()[-1])
         rec.update({"device_tag": tag, "threads": threads,
                     "provenance": provenance.collect(device)})
-        _write_atomic(Path(out) / tag / f"{method}-T{T}.json", rec)
+        write_record(Path(out) / tag / f"{method}-T{T}.json", rec)
         print(f"{method:8s} T={T}: step {rec['step_s']:.3f} s, peak RSS {rec['peak_rss_mib']:.0f} MiB "
               f"(+{rec['peak_rss_mib'] - rec['rss_after_build_mib']:.0f} over the built model)"
               + (f", peak CUDA {rec['peak_cuda_mib']:.0f} MiB" if "peak_cuda_mib" in rec else ""),

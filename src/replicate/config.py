@@ -155,9 +155,8 @@ class Config:
     def _check_rate_bp(self) -> None:
         """Rate-based BP's eligibility assumes soft reset, detached reset, no input decay
         (spec-logitkd §3.2) and trains only the T-mean logits (§3.1)."""
-        bad = {k: v for k, v in (("lif_v_reset", self.lif_v_reset), ("lif_detach_reset", self.lif_detach_reset),
-                                 ("lif_decay_input", self.lif_decay_input))
-               if v != {"lif_v_reset": None, "lif_detach_reset": True, "lif_decay_input": False}[k]}
+        want = {"lif_v_reset": None, "lif_detach_reset": True, "lif_decay_input": False}
+        bad = {k: getattr(self, k) for k, v in want.items() if getattr(self, k) != v}
         if self.T is None or bad:
             raise ValueError(
                 f"train_step='rate_bp' needs an SNN (T set) with lif_v_reset=None (soft reset), "

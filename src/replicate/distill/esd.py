@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from replicate.distill.temporal import _labels
+from replicate.distill.temporal import _labels, kd_divergence, self_teacher
 from replicate.distill.wsld import as_soft_target
 from replicate.models.output import ModelOutput
 
@@ -47,9 +47,6 @@ ESD_POOLS = ("avg4", "adaptive")
 #: Self-teacher constructions: the paper's correctness-filtered one (§4.2) and the
 #: "plain self-distillation" ablation that averages all exits (spec §6 claim 13).
 ESD_TEACHER_MODES = ("reliable", "all")
-
-#: The released ``make_teacher`` adds this to the count of correct exits before dividing.
-_COUNT_EPS = 1e-8
 
 
 class DeepConv(nn.Module):
@@ -218,12 +215,10 @@ def reliable_teacher(exit_logits: torch.Tensor, labels: torch.Tensor) -> tuple[t
         )
     if labels.dtype.is_floating_point or labels.dtype == torch.bool:
         raise ValueError(f"labels must be integer class indices, got dtype {labels.dtype}")
-    z = exit_logits.detach().float()
-    y = labels.to(z.device).long()
-    mask = (z.argmax(dim=2) == y.unsqueeze(0)).to(z.dtype)  # [E, B]
-    count = mask.sum(0)  # [B]
-    teacher = (z * mask.unsqueeze(2)).sum(0) / (count.unsqueeze(1) + _COUNT_EPS)
-    return teacher, count > 0
+    # the released make_teacher is the ICML 2025 self-teacher, applied across exits instead of timesteps
+    teacher = self_teacher(exit_logits, labels, "correct_only")
+    correct = exit_logits.detach().argmax(dim=2) == labels.to(exit_logits.device).unsqueeze(0)  # [E, B]
+    return teacher, correct.any(0)
 
 
 def self_distillation_loss(
@@ -258,11 +253,8 @@ def self_distillation_loss(
     reliable = reliable.to(exit_logits.device)
     if not bool(reliable.any()):
         return exit_logits.float().sum() * 0.0
-    z = exit_logits.float()[:, reliable]  # [E, R, K]
-    q = F.softmax(teacher.float()[reliable] / temperature, dim=-1)  # [R, K]
-    log_p = F.log_softmax(z / temperature, dim=-1)
-    kl = F.kl_div(log_p, q.expand_as(log_p), reduction="none").sum(-1)  # [E, R]
-    return temperature**2 * kl.mean(1).sum()
+    # kd_divergence averages over exits and reliable samples; × E makes it a sum over exits
+    return exit_logits.shape[0] * kd_divergence(exit_logits[:, reliable], teacher[reliable], temperature)
 
 
 class ESD(nn.Module):
@@ -380,8 +372,8 @@ class ESD(nn.Module):
         all_exits = torch.stack([p.float() for p in exits] + [main.float()])  # [E, B, K]
         if self.teacher_mode == "reliable":
             t, reliable = reliable_teacher(all_exits, y)
-        else:
-            t = all_exits.detach().mean(0)
+        else:  # plain self-distillation: the mean of every exit, every sample kept
+            t = self_teacher(all_exits, y, "ensemble")
             reliable = torch.ones(b, dtype=torch.bool, device=main.device)
         sd = self_distillation_loss(all_exits, t, reliable, self.kd_temperature)
         return {"branch_ce": self.alp * branch_ce, "esd_kd": self.beta * sd}
