@@ -59,6 +59,35 @@ def test_smoke_main_job_through_papermill(tmp_path, data_root):
     assert "Profile <code" in html or "smoke" in html
 
 
+def test_notebook_parameters_pass_each_override_as_its_own_parameter():
+    import ast
+
+    from replicate.cli import NOTEBOOK, REPO, _notebook_params
+    from replicate.experiments import config_for
+
+    cfg = config_for("bkdsnn-c10-2-384-mixed", "smoke", 1, out_dir="o", data_root="d", lr=0.05)
+    params = _notebook_params(cfg, {"lr": 0.05, "device": "cpu"})
+    fixed = {"row": "bkdsnn-c10-2-384-mixed", "profile": "smoke", "seed": 1, "data_root": "d",
+             "out_dir": "o", "progress": True}
+    assert params == {**fixed, "lr": 0.05, "device": "cpu"}
+    # the one notebook declares exactly these fixed parameters in its parameters cell
+    nb = json.loads((REPO / NOTEBOOK).read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    tree = ast.parse("".join(cell["source"]))
+    assert {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets} == set(fixed)
+
+
+@pytest.mark.slow
+def test_a_teacher_runs_through_the_one_notebook_with_its_overrides(tmp_path, data_root):
+    r = _batch("--rows", "bkdsnn-c10-teacher", "--profile", "smoke", "--out", str(tmp_path),
+               "--data-root", data_root, "-q", "-p", "epochs=1", "-p", "lr=0.002")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "via notebooks/train.ipynb" in r.stdout
+    rec = json.loads(next((tmp_path / "records" / "bkdsnn-c10-teacher" / "smoke").glob("*.json")).read_text())
+    assert rec["overrides"] == {"epochs": 1, "lr": 0.002}
+    assert rec["config"]["epochs"] == 1 and len(rec["curves"]) == 1
+
+
 def test_a_whole_paper_batch_plans_only_the_rows_that_can_run_here(tmp_path):
     from argparse import Namespace
 

@@ -23,7 +23,7 @@ def test_bad_values():
 
 
 def test_unknown_row_names_the_registered_ones():
-    with pytest.raises(KeyError, match="unknown row 'bkdsnn-c10-9-999'.*bkdsnn-c10-2-384-mixed"):
+    with pytest.raises(KeyError, match="unknown row 'bkdsnn-c10-9-999'; did you mean .*bkdsnn-c10-4-384-mixed"):
         config_for("bkdsnn-c10-9-999", "cpu")
 
 

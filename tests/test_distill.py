@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from replicate.distill import BKD, DISTILLERS, WSLD, Mixed, build_distiller, channel_mask
+from replicate.distill import BKD, WSLD, Mixed, channel_mask, registry
 from replicate.models.output import ModelOutput
 
 
@@ -55,7 +55,7 @@ def test_wsld_hand_formula_written_out():
     kd = -sum(p * (x / 2 - lse(zs / 2)) for p, x in zip(p_t, zs))
     expected0 = 4 * w * kd
     student, teacher, _, _ = _outputs(zs=ZS_STEPS[:, :1], zt=ZT[:1])
-    got = WSLD(temperature=2.0)(student, teacher, torch.tensor([0]))["wsld"]
+    got = WSLD(kd_temperature=2.0)(student, teacher, torch.tensor([0]))["wsld"]
     assert got.shape == ()
     assert got.item() == pytest.approx(expected0, rel=1e-5)
 
@@ -63,7 +63,7 @@ def test_wsld_hand_formula_written_out():
 @pytest.mark.parametrize("tau", [1.0, 2.0, 4.0])
 def test_wsld_matches_numpy_reference(tau):
     student, teacher, _, _ = _outputs()
-    got = WSLD(temperature=tau)(student, teacher, torch.tensor(LABELS))["wsld"].item()
+    got = WSLD(kd_temperature=tau)(student, teacher, torch.tensor(LABELS))["wsld"].item()
     y = np.eye(3)[LABELS]
     assert got == pytest.approx(_np_wsld(ZS_MEAN, ZT, y, tau), rel=1e-5)
 
@@ -75,7 +75,7 @@ def test_wsld_tau_squared_and_weight_factor():
     for tau in (1.0, 3.0):
         p = np.exp(_np_log_softmax(z / tau))
         entropy = float(-(p * np.log(p)).sum())
-        got = WSLD(temperature=tau, weight=0.5)(student, teacher, torch.tensor([2]))["wsld"].item()
+        got = WSLD(kd_temperature=tau, kd_weight=0.5)(student, teacher, torch.tensor([2]))["wsld"].item()
         assert got == pytest.approx(0.5 * tau**2 * (1 - math.exp(-1)) * entropy, rel=1e-5)
 
 
@@ -84,14 +84,14 @@ def test_wsld_weight_small_when_student_much_better():
     good = np.array([[[10.0, 0.0, 0.0]]])
     bad = np.array([[0.0, 0.0, 3.0]])
     student, teacher, _, _ = _outputs(zs=good, zt=bad)
-    loss = WSLD(temperature=2.0)(student, teacher, torch.tensor([0]))["wsld"].item()
+    loss = WSLD(kd_temperature=2.0)(student, teacher, torch.tensor([0]))["wsld"].item()
     p_t = np.exp(_np_log_softmax(bad / 2))
     kd = float(-(p_t * _np_log_softmax(good[0] / 2)).sum())
     assert kd > 1.0
     assert 0 < loss / (4 * kd) < 1e-3
     # Reverse roles: student wrong, teacher right -> weight close to 1.
     student, teacher, _, _ = _outputs(zs=bad[None], zt=good[0])
-    loss = WSLD(temperature=2.0)(student, teacher, torch.tensor([0]))["wsld"].item()
+    loss = WSLD(kd_temperature=2.0)(student, teacher, torch.tensor([0]))["wsld"].item()
     p_t = np.exp(_np_log_softmax(good[0] / 2))
     kd = float(-(p_t * _np_log_softmax(bad / 2)).sum())
     assert loss / (4 * kd) > 0.99
@@ -155,7 +155,7 @@ class _Recorder(nn.Module):
 
 def test_bkd_masks_whole_channels_per_sample():
     torch.manual_seed(0)
-    bkd = BKD(16, 16, mask_ratio=0.5, pooled=False)
+    bkd = BKD(16, 16, bkd_mask_ratio=0.5, pooled=False)
     bkd.generation = _Recorder()
     feat = torch.ones(4, 16, 5, 5)
     bkd(ModelOutput(torch.zeros(1, 4, 3), feat), ModelOutput(torch.zeros(4, 3), torch.zeros(4, 16, 5, 5)), None)
@@ -168,7 +168,7 @@ def test_bkd_masks_whole_channels_per_sample():
 
 def test_bkd_zero_loss_when_restoration_equals_teacher():
     torch.manual_seed(0)
-    bkd = BKD(6, 4, mask_ratio=0.15)
+    bkd = BKD(6, 4, bkd_mask_ratio=0.15)
     t = torch.tensor([0.5, -1.25, 2.0, 0.0])
     with torch.no_grad():
         bkd.generation[2].weight.zero_()
@@ -179,7 +179,7 @@ def test_bkd_zero_loss_when_restoration_equals_teacher():
 
 
 def test_bkd_hand_value_without_mask_and_generation():
-    bkd = BKD(3, 2, mask_ratio=0.0, alpha=0.1)
+    bkd = BKD(3, 2, bkd_mask_ratio=0.0, bkd_alpha=0.1)
     bkd.generation = nn.Identity()
     w = np.array([[1.0, -2.0, 0.5], [0.0, 1.0, 3.0]])
     bias = np.array([0.25, -1.0])
@@ -198,7 +198,7 @@ def test_bkd_hand_value_without_mask_and_generation():
 
 def test_bkd_gradients():
     torch.manual_seed(0)
-    bkd = BKD(8, 12, mask_ratio=0.15)
+    bkd = BKD(8, 12, bkd_mask_ratio=0.15)
     f = torch.randn(3, 8, 4, 4, requires_grad=True)
     t = torch.randn(3, 12, requires_grad=True)
     bkd(ModelOutput(torch.zeros(2, 3, 5), f), ModelOutput(torch.zeros(3, 5), t), torch.tensor([0, 1, 2]))["bkd"].backward()
@@ -223,7 +223,7 @@ def test_bkd_param_counts_match_spec():
 
 def test_bkd_map_variant_and_shape_errors():
     torch.manual_seed(0)
-    bkd = BKD(4, 6, pooled=False, alpha=1.0)
+    bkd = BKD(4, 6, pooled=False, bkd_alpha=1.0)
     f = torch.randn(2, 4, 3, 3)
     t_map = torch.randn(2, 6, 3, 3)
     s = ModelOutput(torch.zeros(1, 2, 3), f)
@@ -260,10 +260,10 @@ def _mixed_inputs():
 
 def test_mixed_equals_bkd_plus_wsld():
     torch.manual_seed(0)
-    mixed = Mixed(8, 16, mask_ratio=0.5, alpha=2e-3, temperature=2.0, weight=0.7)
-    bkd = BKD(8, 16, mask_ratio=0.5, alpha=2e-3)
+    mixed = Mixed(8, 16, bkd_mask_ratio=0.5, bkd_alpha=2e-3, kd_temperature=2.0, kd_weight=0.7)
+    bkd = BKD(8, 16, bkd_mask_ratio=0.5, bkd_alpha=2e-3)
     bkd.load_state_dict(mixed.bkd.state_dict())
-    wsld = WSLD(temperature=2.0, weight=0.7)
+    wsld = WSLD(kd_temperature=2.0, kd_weight=0.7)
     s, t, y = _mixed_inputs()
     torch.manual_seed(42)
     out = mixed(s, t, y)
@@ -282,15 +282,19 @@ def test_needs_feature_flags():
     assert BKD.needs_feature is True and Mixed.needs_feature is True
 
 
-def test_build_distiller():
-    kw = dict(student_channels=8, teacher_channels=16, mask_ratio=0.4, alpha=7e-3, temperature=4.0, weight=0.5)
-    assert build_distiller("none", **kw) is None
-    w = build_distiller("wsld", **kw)
+def test_registry_builds_each_bkdsnn_method_from_a_config():
+    """from_config reads the config's own field names and probes the feature channels."""
+    from types import SimpleNamespace
+
+    cfg = SimpleNamespace(bkd_mask_ratio=0.4, bkd_alpha=7e-3, kd_temperature=4.0, kd_weight=0.5)
+    ctx = SimpleNamespace(feature_shapes=lambda: (8, 16, True))
+    w = registry.get("wsld").from_config(cfg, ctx)
     assert isinstance(w, WSLD) and (w.temperature, w.weight) == (4.0, 0.5)
-    b = build_distiller("bkd", **kw)
-    assert isinstance(b, BKD) and (b.mask_ratio, b.alpha, b.teacher_channels) == (0.4, 7e-3, 16)
-    m = build_distiller("mixed", **kw)
-    assert isinstance(m, Mixed) and m.bkd.alpha == 7e-3 and m.wsld.temperature == 4.0
-    assert set(DISTILLERS) == {"wsld", "bkd", "mixed"}
-    with pytest.raises(ValueError, match="none.*wsld.*bkd.*mixed"):
-        build_distiller("mgd", **kw)
+    b = registry.get("bkd").from_config(cfg, ctx)
+    assert isinstance(b, BKD) and (b.mask_ratio, b.alpha, b.student_channels, b.teacher_channels) == (0.4, 7e-3, 8, 16)
+    m = registry.get("mixed").from_config(cfg, ctx)
+    assert isinstance(m, Mixed) and m.bkd.alpha == 7e-3 and m.wsld.temperature == 4.0 and m.wsld.weight == 0.5
+    assert {"wsld", "bkd", "mixed", "temporal", "standard_kd", "esd"} <= set(registry.names())
+    assert registry.names()[0] == "none"
+    with pytest.raises(ValueError, match="unknown distiller 'mixd'; did you mean 'mixed'"):
+        registry.get("mixd")

@@ -51,7 +51,7 @@ def test_record_has_provenance_and_is_reused(tmp_path, data_root):
 
 def test_missing_teacher_fails_before_training(tmp_path, data_root):
     cfg = _cfg("bkdsnn-c10-2-384-mixed", tmp_path, data_root)
-    with pytest.raises(TeacherNotFoundError, match="replicate batch --rows bkdsnn-c10-teacher"):
+    with pytest.raises(TeacherNotFoundError, match="replicate run bkdsnn-c10-teacher"):
         run(cfg)
     assert not (tmp_path / "checkpoints" / cfg.hash).exists()
 
@@ -117,7 +117,7 @@ def test_temporal_kd_trains_a_spiking_resnet_without_a_teacher(tmp_path, data_ro
     rec = run(cfg)
     assert {"train_twce", "train_twkl", "train_twsd"} <= set(rec["curves"][0]) and "train_ce" not in rec["curves"][0]
     assert len(rec["metrics"]["prefix_top1"]) == 2 and rec["overrides"] is None
-    with pytest.raises(ValueError, match="needs twkl_alpha"):
+    with pytest.raises(ValueError, match="temporal. needs twkl_alpha, twsd_beta, self_teacher"):
         Config(distill="temporal")
     with pytest.raises(ValueError, match="needs teacher_row"):
         cfg.replace(twkl_alpha=0.2)

@@ -204,7 +204,7 @@ def _branch_logits(esd: ESD, stages):
 
 
 def test_esd_branch_ce_matches_hand_and_one_hot():
-    esd = _esd(alp=0.7, beta=0.3)
+    esd = _esd(esd_alpha=0.7, esd_beta=0.3)
     stages = _stages()
     logits = torch.randn(2, 4, K)
     y = torch.tensor([0, 3, 1, 4])
@@ -244,7 +244,7 @@ def test_esd_gradients_reach_stages_and_main_logits():
 
 def test_esd_teacher_mode_all_differs_from_reliable():
     stages = _stages(grad=False)
-    rel, allm = _esd(), _esd(teacher_mode="all")
+    rel, allm = _esd(), _esd(esd_teacher="all")
     allm.load_state_dict(rel.state_dict())
     y = _branch_logits(rel, stages)[0].argmax(1)
     logits = torch.randn(4, K)
@@ -269,8 +269,8 @@ def test_esd_all_wrong_batch_gives_zero_kd_no_nan():
 
 
 def test_esd_argument_validation():
-    for kw in (dict(pool="max"), dict(teacher_mode="confidence"), dict(kd_temperature=0.0),
-               dict(alp=-1.0), dict(beta=-0.1)):
+    for kw in (dict(esd_pool="max"), dict(esd_teacher="confidence"), dict(kd_temperature=0.0),
+               dict(esd_alpha=-1.0), dict(esd_beta=-0.1)):
         with pytest.raises(ValueError):
             _esd(**kw)
     esd = _esd()

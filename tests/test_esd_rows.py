@@ -19,7 +19,7 @@ def test_rows_registered_with_the_released_recipes():
         diff = {k for k, v in config_for(f"esd-c10-r18-{arm}", "cpu").scientific().items() if base.get(k) != v}
         assert diff == {"row"} | extra, arm
     assert get_row("esd-c100-r18-rate-bp-sd").claim.value == 80.20
-    assert "cifar100.log" in get_row("esd-c100-r18-rate-bp-sd").claim.source
+    assert "cifar100.log" in str(get_row("esd-c100-r18-rate-bp-sd").claim.source)
     im = config_for("esd-in1k-pr34-rate-bp-sd", "paper")
     assert (im.T, im.esd_alpha, im.lr, im.weight_decay) == (4, 0.7, 0.2, 2e-5)
     assert get_row("esd-in1k-pr34-rate-bp-sd").claim.value == 70.70

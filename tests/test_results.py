@@ -98,6 +98,9 @@ def test_prefix_curves_and_arm_table(tmp_path):
     c = report.prefix_curves(tmp_path, rows_, "cpu")
     first = c[(c["T'"] == 1) & (c.row == "logitkd-c10-r18-full")].iloc[0]
     assert first["mean"] == pytest.approx(27.5) and first["n"] == 2
-    t = report.arm_table(load_records(tmp_path), rows_, "cpu", reference=rows_[0])
-    assert t.loc["logitkd-c10-r18-full", "Δ vs standard-kd"] == "+2.00 ± 0.00 (n=2)"
+    t = report.arm_table(load_records(tmp_path), rows_, "cpu")  # Δ against each row's registered reference
+    assert t.loc["logitkd-c10-r18-full", "Δ vs"] == "standard-kd"
+    assert t.loc["logitkd-c10-r18-full", "Δ (paired)"] == "+2.00 ± 0.00 (n=2)"
+    assert t.loc["logitkd-c10-r18-standard-kd", "Δ (paired)"] == "—"
+
     assert t.loc["logitkd-c10-r18-full", "claim"] == "97.00"

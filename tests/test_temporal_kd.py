@@ -208,7 +208,7 @@ def test_weights_flags_and_errors():
 # --------------------------------------------------------------------------- StandardKD
 def test_standard_kd_on_mean_logits():
     student, teacher, s, t = _outs(grad=True)
-    out = StandardKD(kd_temperature=3.0, alpha=0.2)(student, teacher, torch.tensor(Y))
+    out = StandardKD(kd_temperature=3.0, kd_weight=0.2)(student, teacher, torch.tensor(Y))
     assert set(out) == {"kd"}
     assert out["kd"].item() == pytest.approx(0.2 * _np_kd(Z.mean(0), ZA, 3.0), rel=1e-5)
     # not the same as the per-timestep TWKL (KL is not linear in the logits)

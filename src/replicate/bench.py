@@ -1,7 +1,9 @@
 """Benchmark: peak memory and step time of BPTT against rate-based BP as T grows.
 
-The efficiency claim of rate-based BP (spec-logitkd §3.5, §6 claim 14): memory lower than BPTT's
-at every T and training time nearly flat in T, where BPTT's grows about linearly. Both methods
+The efficiency claim of rate-based BP: memory lower than BPTT's at every T and training time
+nearly flat in T, where BPTT's grows about linearly (Yu et al., NeurIPS 2024, arXiv 2410.11488,
+its memory/time comparison with BPTT, Fig. 5 as third-party summaries describe it, not checked
+against the PDF; and the abstract of Zhao, Yu et al., NeurIPS 2025, arXiv 2510.06254). Both methods
 train the same model (spiking ResNet-18 with the rate-BP neuron: λ = 0.2, soft reset, detached
 reset) on the same batch with the same loss (CE on the T-mean logits) and the same SGD step;
 only the ``train_step`` differs.

@@ -13,6 +13,7 @@ so the records made before it stay current.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import typing
@@ -24,7 +25,6 @@ PROFILES = ("paper", "gpu", "cpu", "smoke")
 HASH_OPTIONAL: frozenset[str] = frozenset({"lif_decay", "twkl_alpha", "twsd_beta", "self_teacher",
                                            "crop_padding", "autoaugment", "cutout", "in_chans",
                                            "esd_alpha", "esd_beta", "esd_pool", "esd_teacher"})
-DISTILL_TYPES = ("none", "wsld", "bkd", "mixed", "standard_kd", "temporal", "esd")
 TRAIN_STEP_NAMES = ("bptt", "rate_bp")
 
 #: Fields that say where and how a run executes, not what it computes; excluded from the hash.
@@ -93,7 +93,7 @@ class Config:
     cutout: int | None = None          #: Cutout hole size in px (logit-KD recipe: 16)
     train_step: str = "bptt"           #: bptt | rate_bp (replicate.train.steps.TRAIN_STEPS)
     # --- distillation
-    distill: str = "none"              #: none | wsld | bkd | mixed
+    distill: str = "none"              #: none or a registered method (replicate.distill.registry)
     teacher_row: str | None = None     #: registry row of the teacher (same profile)
     teacher_checkpoint: str | None = None  #: explicit teacher weights (else looked up by hash)
     teacher_img_size: int | None = None    #: upsample the student batch (bicubic) for the teacher
@@ -104,7 +104,7 @@ class Config:
     twkl_alpha: float | None = None    #: α of per-timestep KD to the teacher (ICML 2025, L_TWKL)
     twsd_beta: float | None = None     #: β of per-timestep self-distillation (L_TWSD)
     self_teacher: str | None = None    #: ensemble | correct_only (how L_TWSD's teacher is formed)
-    esd_alpha: float | None = None     #: "alp", weight of the branches' CE (NeurIPS 2025, spec §4.3)
+    esd_alpha: float | None = None     #: "alp", weight of the branches' CE (enhanced-self-distillation-framework-for-snn experiment/cifar/main.py@d44e876, train())
     esd_beta: float | None = None      #: β, weight of the reliable self-distillation KD
     esd_pool: str | None = None        #: avg4 (the released fixed AvgPool(4)) | adaptive
     esd_teacher: str | None = None     #: reliable (correct exits only) | all (plain exit averaging)
@@ -126,22 +126,14 @@ class Config:
                                 f"got {type(value).__name__} {value!r}")
         if self.profile not in PROFILES:
             raise ValueError(f"profile {self.profile!r} is not one of {PROFILES}")
-        if self.distill not in DISTILL_TYPES:
-            raise ValueError(f"distill {self.distill!r} is not one of {DISTILL_TYPES}")
-        if self.self_teacher not in (None, "ensemble", "correct_only"):
-            raise ValueError(f"self_teacher {self.self_teacher!r} is not 'ensemble' or 'correct_only'")
-        if self.distill == "temporal" and None in (self.twkl_alpha, self.twsd_beta, self.self_teacher):
-            raise ValueError("distill='temporal' needs twkl_alpha, twsd_beta and self_teacher")
-        if self.distill == "esd" and None in (self.esd_alpha, self.esd_beta, self.esd_pool, self.esd_teacher):
-            raise ValueError("distill='esd' needs esd_alpha, esd_beta, esd_pool and esd_teacher")
-        if self.esd_pool not in (None, "avg4", "adaptive"):
-            raise ValueError(f"esd_pool {self.esd_pool!r} is not 'avg4' or 'adaptive'")
-        if self.esd_teacher not in (None, "reliable", "all"):
-            raise ValueError(f"esd_teacher {self.esd_teacher!r} is not 'reliable' or 'all'")
+        from .distill import registry  # the methods validate their own fields
+        if self.distill not in registry.names():
+            registry.get(self.distill)  # raises, suggesting the closest registered name
         if self.train_step not in TRAIN_STEP_NAMES:
             raise ValueError(f"train_step {self.train_step!r} is not one of {TRAIN_STEP_NAMES}")
         if self.train_step == "rate_bp":
             self._check_rate_bp()
+        registry.check_config(self)
         if self.needs_teacher and not (self.teacher_row or self.teacher_checkpoint):
             raise ValueError(f"distill={self.distill!r} needs teacher_row or teacher_checkpoint")
         if self.optimizer not in ("adamw", "sgd"):
@@ -149,30 +141,25 @@ class Config:
         for name in ("epochs", "batch_size", "curve_test_subset"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not 0 <= self.bkd_mask_ratio < 1:
-            raise ValueError(f"bkd_mask_ratio must be in [0, 1), got {self.bkd_mask_ratio}")
 
     def _check_rate_bp(self) -> None:
-        """Rate-based BP's eligibility assumes soft reset, detached reset, no input decay
-        (spec-logitkd §3.2) and trains only the T-mean logits (§3.1)."""
+        """Rate-based BP's eligibility assumes soft reset, detached reset and no input decay
+        (Rate-based BP, NeurIPS 2024, arXiv 2410.11488; ``model/layer.py``@3c70ee9 of
+        github.com/Tab-ct/rate-based-backpropagation, ``LIFLayer.calcu_sg_and_elig()``)."""
         want = {"lif_v_reset": None, "lif_detach_reset": True, "lif_decay_input": False}
         bad = {k: getattr(self, k) for k, v in want.items() if getattr(self, k) != v}
         if self.T is None or bad:
             raise ValueError(
                 f"train_step='rate_bp' needs an SNN (T set) with lif_v_reset=None (soft reset), "
                 f"lif_detach_reset=True and lif_decay_input=False; got T={self.T}, {bad}")
-        if self.distill not in ("none", "esd", "standard_kd"):
-            raise ValueError(f"train_step='rate_bp' trains only the T-mean logits (spec §3.1): "
-                             f"distill={self.distill!r} is not possible; use none, esd or standard_kd")
 
     # ------------------------------------------------------------------ helpers
     @property
     def needs_teacher(self) -> bool:
-        """Whether the run distils from an ANN teacher (TWCE + TWSD alone, α = 0, and the
-        self-distillation of NeurIPS 2025 do not)."""
-        if self.distill == "temporal":
-            return bool(self.twkl_alpha)
-        return self.distill not in ("none", "esd")
+        """Whether the run distils from a teacher model (the method says: TWCE + TWSD alone,
+        α = 0, and the self-distillation of NeurIPS 2025 do not)."""
+        from .distill import registry
+        return registry.needs_teacher(self)
 
     def replace(self, **changes: Any) -> "Config":
         """A copy with ``changes`` applied (validated like a new config)."""
@@ -205,7 +192,13 @@ class Config:
         return kw
 
 
+def config_fields() -> tuple[str, ...]:
+    """Every field name of :class:`Config`, in declaration order."""
+    return tuple(f.name for f in fields(Config))
+
+
 def config_hash(cfg: Config) -> str:
+
     """16 hex digits of sha256 over the canonical JSON of :meth:`Config.scientific`."""
     blob = json.dumps(cfg.scientific(), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -221,7 +214,10 @@ def coerce_parameters(params: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for k, v in params.items():
         if k not in hints:
-            raise TypeError(f"unknown parameter {k!r}; known: {sorted(hints)}")
+            close = difflib.get_close_matches(k, sorted(hints), n=3)
+            hint = f"did you mean {' or '.join(close)}? " if close else ""
+            raise TypeError(f"unknown parameter {k!r}; {hint}(`replicate show ROW` lists every field)")
+
         if not _isinstance(v, hints[k]):
             raise TypeError(f"parameter {k!r} must be {_type_name(hints[k])}, "
                             f"got {type(v).__name__} {v!r}")

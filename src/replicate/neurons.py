@@ -7,9 +7,11 @@ and makes the membrane state per-call (no leak between batches).
 
 Dynamics per neuron, t = 1..T, V_0 = 0 (spikingjelly ``LIFNode``; with V_reset = 0 or soft reset):
 
-* ``decay_input=True`` (BKDSNN/Spikingformer, spec-bkdsnn-cml §3.1):
+* ``decay_input=True`` (BKDSNN/Spikingformer: ``MultiStepLIFNode(tau=2.0, detach_reset=True)``,
+  Spikingformer-CML: cifar10/model.py@8e51213 l.17):
   ``H_t = V_{t-1} + (X_t - V_{t-1}) / τ``
-* ``decay_input=False`` (temporal logit KD / self-distillation, spec-logitkd-selfdistill §1.1):
+* ``decay_input=False`` (temporal logit KD / self-distillation: ``LIFLayer``,
+  snn_temporal_decoupling_distillation: model/layer.py@e3f5fd4 l.22–28):
   ``H_t = λ·V_{t-1} + X_t`` with ``λ = 1 - 1/τ`` (use :func:`tau_from_decay` to go from λ to τ).
 * fire: ``S_t = Θ(H_t - V_th)`` (Θ(0) = 1); backward uses the surrogate derivative, for the
   sigmoid surrogate ``dS/dH ≈ α·σ(α(H - V_th))·(1 - σ(α(H - V_th)))``.
@@ -44,7 +46,9 @@ _SOFT_RESET_NAMES = ("soft", "none")
 def tau_from_decay(decay: float) -> float:
     """Membrane time constant τ for a multiplicative leak λ per step: ``τ = 1 / (1 - λ)``.
 
-    spec-logitkd-selfdistill §1.1: "decay" λ is the membrane leak per step, so with
+    "decay" λ of snn_temporal_decoupling_distillation is the membrane leak per step
+    (``LIFLayer``, model/layer.py@e3f5fd4 l.26, sets ``tau = 1/(1 - sigmoid(decay))`` with the
+    decay passed as ``logit(λ)`` by ``warp_decay``, util/util.py@e3f5fd4 l.90), so with
     ``decay_input=False`` the charge is ``H_t = λ·V_{t-1} + X_t``. E.g. 0.5 → 2.0, 0.2 → 1.25.
 
     Raises:
@@ -87,7 +91,8 @@ class LIF(neuron.LIFNode):
     Input ``[T, B, ...]`` (any trailing shape) → spikes of the same shape and dtype (values 0/1).
     The state is reset before and after every forward, so two identical calls give identical
     outputs and nothing leaks from one batch to the next (the original code called
-    ``functional.reset_net`` after every batch, spec-bkdsnn-cml §3.1). Only ``step_mode='m'`` is
+    ``functional.reset_net`` after every batch: ``train_one_epoch``, Spikingformer-CML:
+    cifar10/train.py@8e51213 l.712). Only ``step_mode='m'`` is
     supported; single-step use would break the temporal recurrence under the per-call reset.
 
     Build it with :func:`make_lif` or :meth:`LIFSettings.build` rather than directly.
@@ -125,8 +130,9 @@ class LIF(neuron.LIFNode):
 class LIFSettings:
     """All knobs of :class:`LIF`, in one immutable object that models can take as an argument.
 
-    Defaults are the Spikingformer/CML neuron (spec-bkdsnn-cml §3.1): τ = 2, ``decay_input``,
-    V_th = 1, hard reset to 0, detached reset, sigmoid surrogate with α = 4.
+    Defaults are the Spikingformer/CML neuron (``MultiStepLIFNode(tau=2.0, detach_reset=True)``
+    with spikingjelly's other defaults, Spikingformer-CML: cifar10/model.py@8e51213 l.17): τ = 2,
+    ``decay_input``, V_th = 1, hard reset to 0, detached reset, sigmoid surrogate with α = 4.
 
     Attributes:
         tau: membrane time constant, must be > 1 (spikingjelly requirement).
@@ -241,7 +247,8 @@ def lif_from_flat_kwargs(lif: LIFSettings, kwargs: dict[str, Any], owner: str,
     """``lif`` with the flat neuron kwargs of ``kwargs`` applied (``lif_tau`` or ``lif_decay``,
     ``lif_v_reset``, ...); pops them, and the names in ``ignore``, from ``kwargs``.
 
-    ``lif_decay`` is the leak λ of spec-logitkd §1.1, turned into τ = 1/(1−λ).
+    ``lif_decay`` is the leak λ (the ``--decay`` option of snn_temporal_decoupling_distillation:
+    experiment/cifar/config/config.py@e3f5fd4 l.32), turned into τ = 1/(1−λ).
 
     Raises:
         TypeError: ``lif`` is not a LIFSettings, or unknown kwargs remain (named, with ``owner``).

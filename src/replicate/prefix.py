@@ -1,4 +1,9 @@
-"""Accuracy at every deployment budget T' = 1..T from one T-step run (spec-logitkd-selfdistill §2.4).
+"""Accuracy at every deployment budget T' = 1..T from one T-step run.
+
+The "full-range timestep deployment" of Yu et al., *Efficient Logit-based Knowledge Distillation
+of Deep Spiking Neural Networks for Full-Range Timestep Deployment*, ICML 2025 (arXiv
+2501.15925). Its released code (github.com/Intelli-Chip-Lab/snn_temporal_decoupling_distillation
+at commit e3f5fd4) evaluates only at the training T; the argument below is ours.
 
 For a static input in eval mode, the first T' per-timestep logits of a T-step run are exactly the
 logits of a T'-step run (causal LIF dynamics, running-statistics BN), so the prediction at budget

@@ -1,33 +1,42 @@
 """Rate-based backpropagation (Yu et al., NeurIPS 2024; the training engine of the NeurIPS 2025
-enhanced self-distillation). Spec: ``spec-logitkd-selfdistill.md`` §3.1–3.4.
+enhanced self-distillation).
+
+Sources: Yu et al., *Advancing Training Efficiency of Deep Spiking Neural Networks through
+Rate-based Backpropagation*, NeurIPS 2024 (arXiv 2410.11488), and its released code,
+github.com/Tab-ct/rate-based-backpropagation at commit 3c70ee9: ``model/layer.py`` (``LIFLayer``,
+``CustomEvaluator``) and ``model/model_setting.py`` (``rate_model_setting()``,
+``model_forward_hook()``, ``calcu_rate()``, ``bn_forward_hook()``); the multi-step copy in
+github.com/Intelli-Chip-Lab/enhanced-self-distillation-framework-for-snn at commit d44e876
+(``model/layer.py``; ``experiment/cifar/main.py``, ``train()``).
 
 One training iteration is two passes over the same spiking model:
 
 1. **spike pass** (:meth:`RateBP.spike_pass`, run under ``torch.no_grad()`` in train mode): the
    ordinary T-step forward on ``[T, B, ...]``. Every LIF records, per call, its firing rate
    ``r = (1/T) Σ_t s_t`` and its eligibility ``e = (1/T) Σ_t sg(H_t − V_th)·κ_t`` (``[B, ...]``,
-   independent of T; §3.2), where ``sg`` is the surrogate derivative at the pre-reset potential
-   H_t and ``κ_t = ∂H_t/∂x̄`` under a constant input: κ_1 = 1, κ_{t+1} = 1 + λ·κ_t (soft reset,
-   detached reset, no input decay). Every BatchNorm records the batch mean μ_s and biased
-   variance σ²_s of its ``[T·B, ...]`` input and updates its running statistics (once per
-   iteration, here).
+   independent of T; ``LIFLayer.calcu_sg_and_elig()``), where ``sg`` is the surrogate derivative
+   at the pre-reset potential H_t and ``κ_t = ∂H_t/∂x̄`` under a constant input: κ_1 = 1,
+   κ_{t+1} = 1 + λ·κ_t (soft reset, detached reset, no input decay). Every BatchNorm records the
+   batch mean μ_s and biased variance σ²_s of its ``[T·B, ...]`` input and updates its running
+   statistics (once per iteration, here).
 2. **rate pass** (:meth:`RateBP.rate_pass`, with gradients): one time-collapsed forward on the
    time-mean input ``[1, B, ...]``. Each LIF returns ``r + x·e − stopgrad(x·e)`` (value r,
    Jacobian diag(e)); each BatchNorm computes ``γ (x − μ̃)/√(σ̃² + ε) + β`` with
    ``μ̃ = μ_s + m(x) − stopgrad(m(x))`` and ``σ̃² = σ²_s + v(x) − stopgrad(v(x))`` (values from the
-   spike pass, gradients of ordinary batch-statistics BN; §3.3) and leaves its running statistics
-   alone. Every other layer of the spiking ResNets is affine (conv, linear, average pool,
-   residual add; max-pool on T identical copies), so the rate-pass logits equal the T-mean of
-   the spike-pass logits (§3.1 "forward exactness").
+   spike pass, gradients of ordinary batch-statistics BN; ``calcu_rate()``) and leaves its
+   running statistics alone. Every other layer of the spiking ResNets is affine (conv, linear,
+   average pool, residual add; max-pool on T identical copies), so the rate-pass logits equal the
+   T-mean of the spike-pass logits ("forward exactness", checked in ``tests/test_ratebp.py``).
 
 The loss goes on the rate-pass logits only (nothing per timestep) and its gradient is scaled by
-1/T (§3.4, :func:`scale_grad`). The modules are switched by replacing their ``forward`` on the
-instance for the duration of a pass, so the model class, its ``state_dict`` and eval-mode
-inference (the ordinary spiking forward) are untouched.
+1/T (``CustomEvaluator``; :func:`scale_grad`). The modules are switched by replacing their
+``forward`` on the instance for the duration of a pass, so the model class, its ``state_dict``
+and eval-mode inference (the ordinary spiking forward) are untouched.
 
 The eligibility formula holds only for soft reset with a detached reset and ``decay_input=False``
-(the released code hard-codes it whatever the flags, spec §4.7.5); :class:`RateBP` refuses any
-other neuron with :class:`RateBPError`.
+(the self-distillation code hard-codes it whatever the flags: ``LIFLayer.forward()`` in its
+``model/layer.py``@d44e876 always calls ``calcu_elig_factor_soft_reset_detach_reset()``);
+:class:`RateBP` refuses any other neuron with :class:`RateBPError`.
 """
 from __future__ import annotations
 
@@ -52,8 +61,9 @@ class RateBPError(ValueError):
 def scale_grad(loss: torch.Tensor, factor: float) -> torch.Tensor:
     """``loss`` with its forward value unchanged and its gradient multiplied by ``factor``.
 
-    The released code's ``CustomEvaluator`` / ``loss / T`` (spec §3.4): the logged loss is the
-    plain loss, the weights see 1/T of its gradient.
+    The released code's ``CustomEvaluator`` (rate-based-backpropagation ``model/layer.py``@3c70ee9)
+    / ``loss / T`` (``loss2 = loss / model.time_step`` in ``experiment/cifar/main.py``@d44e876 of the
+    self-distillation code): the logged loss is the plain loss, the weights see 1/T of its gradient.
     """
     return loss * factor + (loss * (1.0 - factor)).detach()
 
@@ -78,8 +88,11 @@ def surrogate_derivative(lif: LIF, x: torch.Tensor) -> torch.Tensor:
 
 
 def check_neurons(model: nn.Module) -> list[LIF]:
-    """Every LIF of ``model``, after checking it is the neuron rate-based BP assumes (spec §3.2,
-    §4.7.5): soft reset (``v_reset=None``), ``detach_reset=True``, ``decay_input=False``.
+    """Every LIF of ``model``, after checking it is the neuron rate-based BP assumes (the
+    eligibility of ``LIFLayer`` in rate-based-backpropagation ``model/layer.py``@3c70ee9 with
+    ``calcu_elig_factor_soft_reset_detach_reset()``, the only case the self-distillation code's
+    ``model/layer.py``@d44e876 implements): soft reset (``v_reset=None``), ``detach_reset=True``,
+    ``decay_input=False``.
 
     Raises:
         RateBPError: naming the first offending LIF and its settings, or if there is no LIF.
@@ -90,7 +103,7 @@ def check_neurons(model: nn.Module) -> list[LIF]:
             if m.v_reset is not None or not m.detach_reset or m.decay_input:
                 raise RateBPError(
                     f"rate-based BP needs soft reset with detach_reset=True and decay_input=False "
-                    f"(spec §3.2); LIF {name!r} has v_reset={m.v_reset}, detach_reset={m.detach_reset}, "
+                    f"(its eligibility assumes them, arXiv 2410.11488); LIF {name!r} has v_reset={m.v_reset}, detach_reset={m.detach_reset}, "
                     f"decay_input={m.decay_input}. Set lif_v_reset=None, lif_detach_reset=True, "
                     "lif_decay_input=False, or train with train_step='bptt'")
             surrogate_derivative(m, torch.zeros(1))  # raises for an unknown surrogate
@@ -142,7 +155,7 @@ class RateBP:
             for t in range(x.shape[0]):
                 h = v - v / lif.tau + x[t]  # spikingjelly's charge, so spikes match its forward
                 s = (h >= theta).to(x.dtype)
-                kappa = 1.0 + decay * kappa  # κ_t (§3.2, soft reset with detached reset)
+                kappa = 1.0 + decay * kappa  # κ_t, soft reset with detached reset (see check_neurons)
                 elig += kappa * surrogate_derivative(lif, h - theta)
                 rate += s
                 v = h - theta * s  # soft reset

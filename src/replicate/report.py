@@ -16,6 +16,7 @@ from .results import format_pm, load_curves, load_records, paired_delta, summari
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILE_ORDER = ("paper", "gpu", "cpu", "smoke")
+NOTEBOOK = "notebooks/train.ipynb"  #: the one notebook every row runs through
 
 
 def results_dir() -> Path:
@@ -34,19 +35,49 @@ def _arm(df: pd.DataFrame, row: str, profile: str, metric: str) -> dict:
     return summarize(cur[metric].tolist())
 
 
+def table_ids(paper: str, table: str, *, with_references: bool = False) -> list[str]:
+    """The student rows of one registered table (teachers excluded), in registration order;
+    ``with_references`` adds, before each row, the row its Δ is paired against (once)."""
+    out: list[str] = []
+    for r in rows(paper, table):
+        if r.arm == "teacher":
+            continue
+        if with_references and r.reference and r.reference not in out:
+            out.append(r.reference)
+        if r.id not in out:
+            out.append(r.id)
+    return out
+
+
+def teacher_ids(paper: str, table: str | None = None) -> list[str]:
+    """The teacher rows of ``paper`` (optionally of one table)."""
+    return [r.id for r in rows(paper, table, arm="teacher")]
+
+
+def reference_pairs(row_ids: list[str]) -> list[tuple[str, str]]:
+    """``(row, its reference)`` for every row of ``row_ids`` that has a reference."""
+    return [(rid, get_row(rid).reference) for rid in row_ids if get_row(rid).reference]
+
+
+def profiles_of(df: pd.DataFrame, row_ids: list[str]) -> list[str]:
+    """Profiles with current records of ``row_ids``, smoke only when there is nothing else."""
+    have = set(df[df.current & df.row.isin(row_ids)].profile)
+    return [p for p in PROFILE_ORDER if p in have and p != "smoke"] or sorted(have)
+
+
 def bkdsnn_table(df: pd.DataFrame, profile: str, table: str = "BKDSNN Table (CIFAR-10)") -> pd.DataFrame:
     """One line per student size: the paper's baseline/mixed/Δ beside ours at ``profile``."""
     out = []
-    sizes = [r for r in rows("bkdsnn") if r.table == table and r.arm == "baseline"]
+    sizes = [r for r in rows("bkdsnn", table) if r.arm == "baseline"]
     for base in sizes:
-        mixed = get_row(base.id.replace("-baseline", "-mixed"))
+        mixed = next(r for r in rows("bkdsnn", table) if r.reference == base.id)
         d = paired_delta(df, mixed.id, base.id, profile)
         b, m = (_arm(df, r.id, profile, "top1") for r in (base, mixed))
         bs, ms = (_arm(df, r.id, profile, "best_curve_top1") for r in (base, mixed))
         cfg = config_for(base.id, profile) if profile in base.recipes else None
         ours = f"{cfg.depth}-{cfg.embed_dim}, {cfg.num_heads} heads, T={cfg.T}" if cfg else "—"
         out.append({
-            "student": base.label, "claim source": base.claim.source,
+            "student": base.label, "claim source": str(base.claim.source),
             "paper baseline": f"{base.claim.value:.2f}", "paper BKD (mixed)": f"{mixed.claim.value:.2f}",
             "paper Δ": f"{mixed.claim.value - base.claim.value:+.2f}",
             "profile": profile, "our student": ours,
@@ -61,7 +92,7 @@ def teacher_table(df: pd.DataFrame, teacher_row: str = "bkdsnn-c10-teacher") -> 
     """The teacher's claim and, per profile with a record, the measured top-1 and architecture."""
     row = get_row(teacher_row)
     out = [{"profile": "paper (claim)", "teacher": row.recipes["paper"]["model"],
-            "top-1": f"{row.claim.value:.2f}", "source": row.claim.source}]
+            "top-1": f"{row.claim.value:.2f}", "source": str(row.claim.source)}]
     for p in profiles_present(df[df.row == teacher_row]):
         cfg = config_for(teacher_row, p)
         arch = cfg.model + (f" (width {cfg.width})" if cfg.width else "")
@@ -98,10 +129,9 @@ def recipe_table(row_id: str, profiles=("paper", "cpu"), fields=RECIPE_FIELDS) -
 
 def papermill_command(row_id: str, profile: str, seed: int, out: str = "out") -> str:
     """The copyable command that reruns one record (a notebook executed by papermill)."""
-    row = get_row(row_id)
     cfg = config_for(row_id, profile, seed)
     dest = f"{out}/records/{row_id}/{profile}/seed{seed}-{cfg.hash}.ipynb"
-    return (f"papermill {row.notebook} {dest} -p row {row_id} -p profile {profile} "
+    return (f"papermill {NOTEBOOK} {dest} -p row {row_id} -p profile {profile} "
             f"-p seed {seed} -p out_dir {out}")
 
 
@@ -125,22 +155,21 @@ def provenance_table(df: pd.DataFrame) -> pd.DataFrame:
                 "firing_rate", "params", "wall (min)", "device", "git_commit", "git_dirty"]]
 
 
-def arm_table(df: pd.DataFrame, row_ids: list[str], profile: str, reference: str | None = None) -> pd.DataFrame:
+def arm_table(df: pd.DataFrame, row_ids: list[str], profile: str) -> pd.DataFrame:
     """Per row: its claim (with source) beside our final and test-selected top-1 at ``profile``,
-    and, if ``reference`` is given, our Δ to that row paired by seed."""
+    and our Δ to the row's registered ``reference``, paired by seed."""
     out = []
     for rid in row_ids:
         row = get_row(rid)
-        line = {"row": rid, "arm": row.arm,
-                "claim": f"{row.claim.value:.2f}" if row.claim else "—",
-                "claim source": row.claim.source if row.claim else "—",
-                "profile": profile,
-                "our top-1, final": format_pm(_arm(df, rid, profile, "top1")),
-                "test-selected": format_pm(_arm(df, rid, profile, "best_curve_top1"))}
-        if reference:
-            line[f"Δ vs {get_row(reference).arm}"] = (
-                "—" if rid == reference else format_pm(paired_delta(df, rid, reference, profile), signed=True))
-        out.append(line)
+        ref = row.reference
+        out.append({"row": rid, "arm": row.arm,
+                    "claim": f"{row.claim.value:.2f}" if row.claim else "—",
+                    "claim source": str(row.claim.source) if row.claim else "—",
+                    "profile": profile,
+                    "our top-1, final": format_pm(_arm(df, rid, profile, "top1")),
+                    "test-selected": format_pm(_arm(df, rid, profile, "best_curve_top1")),
+                    "Δ vs": get_row(ref).arm if ref else "—",
+                    "Δ (paired)": format_pm(paired_delta(df, rid, ref, profile), signed=True) if ref else "—"})
     return pd.DataFrame(out).set_index("row")
 
 
@@ -159,3 +188,34 @@ def prefix_curves(root: Path, row_ids: list[str], profile: str) -> pd.DataFrame:
         return pd.DataFrame(columns=["row", "T'", "mean", "std", "n"])
     g = pd.DataFrame(out).groupby(["row", "T'"]).top1
     return pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1), "n": g.count()}).reset_index()
+
+
+def claims_table(paper: str) -> pd.DataFrame:
+    """Every registered claim of ``paper``: row, table, arm, kind, value, source, note, and
+    whether it can be checked here (or why not)."""
+    out = []
+    for r in rows(paper):
+        for c in r.claims:
+            ok = r.checkable(c)
+            out.append({"row": r.id, "table": r.table, "arm": r.arm, "kind": c.kind, "claim": c.value,
+                        "source": str(c.source), "note": c.note,
+                        "checkable here": "yes" if ok is True else f"no: {ok}"})
+    cols = ["row", "table", "arm", "kind", "claim", "source", "note", "checkable here"]
+    return pd.DataFrame(out, columns=cols).set_index("row")
+
+
+def delta_lines(df: pd.DataFrame, row_ids: list[str], profiles: list[str]) -> list[str]:
+    """One Markdown bullet per (row, its reference) and profile with paired records: Δ mean ± std
+    and n, and whether it exceeds one standard deviation over seeds."""
+    lines = []
+    for p in profiles:
+        for a, b in reference_pairs(row_ids):
+            d = paired_delta(df, a, b, p)
+            if d["n"] == 0:
+                continue
+            verdict = ("beyond one standard deviation over seeds" if d["n"] > 1 and abs(d["mean"]) > d["std"]
+                       else "within seed noise (one standard deviation)")
+            lines.append(f"- **{get_row(a).arm} − {get_row(b).arm}, profile `{p}`**: "
+                         f"{format_pm(d, signed=True)} points; {verdict}.")
+    return lines
+

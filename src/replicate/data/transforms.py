@@ -1,10 +1,14 @@
 """The recipes' per-sample transforms (torchvision + timm), by name.
 
-``bkdsnn_cifar`` is the BKDSNN/CML CIFAR recipe (BKDSNN spec §2.1): no crop or padding,
+``bkdsnn_cifar`` is the BKDSNN/CML CIFAR recipe (BKDSNN at commit dd6bd53,
+github.com/Intelligent-Computing-Research-Group/BKDSNN: ``Spikingformer-CML/cifar10/config/mixed/*.yml``
+over the argparse defaults of ``Spikingformer-CML/cifar100/train.py``): no crop or padding,
 horizontal flip, timm RandAugment (``rand-m9-n1-mstd0.4``), CIFAR-10 normalisation, random
 erasing (p 0.25, const). Mixup and label smoothing act on the batch (``replicate.train``).
 
-``logitkd_cifar`` is the ICML 2025 / NeurIPS 2025 CIFAR recipe (spec-logitkd §1.5):
+``logitkd_cifar`` is the ICML 2025 / NeurIPS 2025 CIFAR recipe (``util/data.py``, ``load_dataset()``,
+identical in github.com/Intelli-Chip-Lab/snn_temporal_decoupling_distillation at commit e3f5fd4
+and github.com/Intelli-Chip-Lab/enhanced-self-distillation-framework-for-snn at commit d44e876):
 RandomCrop(32, pad 4), flip, torchvision AutoAugment (CIFAR-10 policy), ToTensor, Cutout (one
 16×16 hole, *before* normalisation), normalisation with std (0.2023, 0.1994, 0.2010).
 
@@ -26,7 +30,8 @@ RECIPES = {
 
 class Cutout:
     """Zero one ``size``×``size`` square (clipped at the border) centred uniformly at random in a
-    ``[C, H, W]`` tensor (DeVries & Taylor 2017; spec-logitkd §1.5, applied before Normalize)."""
+    ``[C, H, W]`` tensor (DeVries & Taylor 2017; applied before Normalize as in ``load_dataset()`` of
+    snn_temporal_decoupling_distillation ``util/data.py``@e3f5fd4)."""
 
     def __init__(self, size: int):
         self.size = int(size)

@@ -1,7 +1,11 @@
 """Blurred knowledge distillation (BKD): channel-masked student map -> restoration block ->
 regress the teacher's feature.
 
-Spec: ``spec-bkdsnn-cml.md`` §1.1-1.5 (mask §1.3, modules §1.4, loss §1.5).
+Sources: Xu et al., *BKDSNN: Enhancing the Performance of Learning-based Spiking Neural Networks
+Training with Blurred Knowledge Distillation*, ECCV 2024 (arXiv 2407.09083), and its released code,
+github.com/Intelligent-Computing-Research-Group/BKDSNN at commit dd6bd53,
+``Spikingformer-CML/imagenet/loss.py``, class ``BRDLoss`` (modules: ``__init__()``; mask and
+loss: ``get_dis_loss()``).
 This is a **training-only** loss: the align conv and restoration block are trained jointly with the
 student and discarded at test time. In ``eval()`` mode or under ``torch.no_grad()`` it still
 computes (the random mask is still applied), which is only meaningful for logging.
@@ -11,9 +15,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from replicate.distill.registry import register_distiller
 from replicate.models.output import ModelOutput
 
 __all__ = ["BKD", "channel_mask"]
+
 
 
 def channel_mask(
@@ -24,7 +30,8 @@ def channel_mask(
     generator: torch.Generator | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
-    """Per-sample channel-dropping mask ``[B, C, 1, 1]`` (spec §1.3).
+    """Per-sample channel-dropping mask ``[B, C, 1, 1]`` (BKDSNN
+    ``Spikingformer-CML/imagenet/loss.py``@dd6bd53, ``BRDLoss.get_dis_loss()``, l. 64-66).
 
     Draws U ~ Uniform[0, 1) per (sample, channel); the mask is 0 where U < ratio, else 1
     (no 1/(1-ratio) rescaling). Broadcasts over H, W, so whole channels are zeroed.
@@ -39,14 +46,18 @@ def channel_mask(
     return (u >= ratio).to(dtype)
 
 
+@register_distiller("bkd")
 class BKD(nn.Module):
-    """BKD feature loss (spec §1.5), returned as ``{"bkd": L_BKD}``.
+
+    """BKD feature loss (BKDSNN ``Spikingformer-CML/imagenet/loss.py``@dd6bd53,
+    ``BRDLoss.forward()`` / ``get_dis_loss()``), returned as ``{"bkd": L_BKD}``.
 
         g     = P(G(M * A(F_s)))                       (P only if ``pooled``)
         L_BKD = alpha * sum((g - t)^2) / B
 
-    Modules (spec §1.4): ``align`` = 1x1 conv with bias C_s -> C_t if C_s != C_t, else Identity;
-    ``generation`` = conv3x3(pad 1, bias) -> ReLU -> conv3x3(pad 1, bias), default PyTorch init.
+    Modules (``BRDLoss.__init__()``, same file): ``align`` = 1x1 conv with bias C_s -> C_t if
+    C_s != C_t, else Identity; ``generation`` = conv3x3(pad 1, bias) -> ReLU -> conv3x3(pad 1, bias),
+    default PyTorch init.
 
     Inputs of ``forward(student, teacher, target)`` (``target`` is ignored):
         ``student.feature``: T-mean last feature map ``[B, C_s, H, W]`` (real-valued).
@@ -56,7 +67,8 @@ class BKD(nn.Module):
     Args:
         student_channels: C_s.
         teacher_channels: C_t.
-        mask_ratio: lambda, the probability a channel is zeroed (spec default 0.15).
+        mask_ratio: lambda, the probability a channel is zeroed (default 0.15: ``lambda_mgd`` in
+            ``BRDLoss`` and in every BKDSNN config at dd6bd53).
         alpha: loss scale (2e-3 in all "mixed" and CIFAR configs).
         pooled: global spatial mean before comparing (True for a vector teacher feature).
 
@@ -70,17 +82,18 @@ class BKD(nn.Module):
         self,
         student_channels: int,
         teacher_channels: int,
-        mask_ratio: float = 0.15,
-        alpha: float = 2e-3,
+        bkd_mask_ratio: float = 0.15,
+        bkd_alpha: float = 2e-3,
         pooled: bool = True,
     ) -> None:
         super().__init__()
-        if not 0.0 <= mask_ratio <= 1.0:
-            raise ValueError(f"mask_ratio must be in [0, 1], got {mask_ratio}")
+        if not 0.0 <= bkd_mask_ratio <= 1.0:
+            raise ValueError(f"bkd_mask_ratio must be in [0, 1], got {bkd_mask_ratio}")
         self.student_channels = int(student_channels)
         self.teacher_channels = int(teacher_channels)
-        self.mask_ratio = float(mask_ratio)
-        self.alpha = float(alpha)
+        self.mask_ratio = float(bkd_mask_ratio)
+        self.alpha = float(bkd_alpha)
+
         self.pooled = bool(pooled)
         c_s, c_t = self.student_channels, self.teacher_channels
         self.align: nn.Module = (
@@ -92,9 +105,29 @@ class BKD(nn.Module):
             nn.Conv2d(c_t, c_t, kernel_size=3, padding=1, bias=True),
         )
 
+    @classmethod
+    def check_config(cls, cfg) -> None:
+        """``bkd_mask_ratio`` in [0, 1) (1 would mask every channel) and ``bkd_alpha`` ≥ 0.
+
+        Raises:
+            ValueError: naming the field and its value.
+        """
+        if not 0 <= cfg.bkd_mask_ratio < 1:
+            raise ValueError(f"bkd_mask_ratio must be in [0, 1), got {cfg.bkd_mask_ratio}")
+        if not cfg.bkd_alpha >= 0:
+            raise ValueError(f"bkd_alpha must be >= 0, got {cfg.bkd_alpha}")
+
+    @classmethod
+    def from_config(cls, cfg, ctx) -> "BKD":
+        """Channels and pooling probed from the student's and the teacher's last features."""
+        c_s, c_t, pooled = ctx.feature_shapes()
+        return cls(c_s, c_t, bkd_mask_ratio=cfg.bkd_mask_ratio, bkd_alpha=cfg.bkd_alpha, pooled=pooled)
+
     @staticmethod
     def expected_param_counts(student_channels: int, teacher_channels: int) -> dict[str, int]:
-        """Spec §1.4 sizes: ``{"generation": 2*(9*C_t^2 + C_t), "align": C_s*C_t + C_t or 0}``."""
+
+        """Sizes of the ``BRDLoss`` modules (BKDSNN ``Spikingformer-CML/imagenet/loss.py``@dd6bd53,
+        ``__init__()``): ``{"generation": 2*(9*C_t^2 + C_t), "align": C_s*C_t + C_t or 0}``."""
         c_s, c_t = student_channels, teacher_channels
         return {
             "generation": 2 * (9 * c_t * c_t + c_t),

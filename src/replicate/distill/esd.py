@@ -1,20 +1,28 @@
 """Enhanced self-distillation (Zhao, Yu et al., NeurIPS 2025, "paper B"): branches and loss.
 
-Spec: ``spec-logitkd-selfdistill.md`` §4.1 (the auxiliary branches), §4.2 (reliable versus
-unreliable teacher knowledge), §4.3 (the losses) and §4.7 (known bugs: the fixed AvgPool(4) and
-the NaN on an empty reliable set).
+Sources: Zhao, Yu et al., *Enhanced Self-Distillation Framework for Efficient Spiking Neural
+Network Training*, NeurIPS 2025 (arXiv 2510.06254), and its released code,
+github.com/Intelli-Chip-Lab/enhanced-self-distillation-framework-for-snn at commit d44e876:
+the auxiliary branches in ``model/resnet.py`` (``DeepConv``; ``ResNet.__init__()``, ``scala1``..
+``scala3`` and ``fc1``..``fc3``) and ``model/preact_resnet.py`` (``StdConvBlock``, ImageNet);
+reliable versus unreliable teacher knowledge in ``model/layer.py``, ``make_teacher()`` and
+``esd_loss()``; the losses in ``train()`` of ``experiment/cifar/main.py`` and
+``experiment/imagenet/main.py``. Known bugs of that code: the branches' fixed
+``nn.AvgPool2d(4, 4)``, and ``esd_loss()``'s mean over an empty reliable set (NaN; "train loss nan"
+at epoch 0 of ``experiment/cifar/cifar100.log``).
 
 Three auxiliary ANN branches read the stage outputs after layer1..layer3 of a spiking ResNet
 (time-mean rates, ``ModelOutput.stages``) and end in their own classifier. With the four exits
 e ∈ {b1, b2, b3, main}, logits p_e ``[B, K]``, labels y and m_{e,i} = 1[argmax p_{e,i} = y_i]:
 
-    ŷ_i  = Σ_e m_{e,i} p_{e,i} / (Σ_e m_{e,i} + 1e-8)            (detached self-teacher, §4.2)
+    ŷ_i  = Σ_e m_{e,i} p_{e,i} / (Σ_e m_{e,i} + 1e-8)       (detached self-teacher, make_teacher())
     SD_e = τ² · mean_{i reliable} KL(softmax(ŷ_i/τ) ‖ softmax(p_{e,i}/τ))
     reliable_i ⇔ Σ_e m_{e,i} ≥ 1                                  (all-wrong samples are dropped)
 
 and the distiller returns ``alp·Σ_{b} CE(p_b, y)`` over the three branches plus ``β·Σ_e SD_e``
-(§4.3). The main exit's CE is the training step's ordinary CE on the T-mean logits. The division
-by T of the released code is the training step's business (rate-based BP, §3.4), not done here.
+(``experiment/cifar/main.py``, ``train()``, l. 52). The main exit's CE is the training step's
+ordinary CE on the T-mean logits. The division by T of the released code (``loss / model.time_step``,
+l. 53) is the training step's business (rate-based BP), not done here.
 
 Released values: alp = 1.0 (CIFAR) / 0.7 (ImageNet), β = 0.3, τ = 3.
 """
@@ -26,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from replicate.distill.registry import register_distiller
 from replicate.distill.temporal import _labels, kd_divergence, self_teacher
 from replicate.distill.wsld import as_soft_target
 from replicate.models.output import ModelOutput
@@ -41,16 +50,18 @@ __all__ = [
     "self_distillation_loss",
 ]
 
-#: Branch pooling choices (spec §4.1 decision): the released fixed AvgPool(4), or global average.
+#: Branch pooling choices: the released fixed AvgPool(4) (``nn.AvgPool2d(4, 4)`` in
+#: ``model/resnet.py``@d44e876, ``ResNet.__init__()``), or global average.
 ESD_POOLS = ("avg4", "adaptive")
 
-#: Self-teacher constructions: the paper's correctness-filtered one (§4.2) and the
-#: "plain self-distillation" ablation that averages all exits (spec §6 claim 13).
+#: Self-teacher constructions: the paper's correctness-filtered one (``model/layer.py``@d44e876,
+#: ``make_teacher()``) and the "plain self-distillation" ablation that averages all exits (the
+#: traditional self-distillation the paper's abstract compares against, arXiv 2510.06254).
 ESD_TEACHER_MODES = ("reliable", "all")
 
 
 class DeepConv(nn.Module):
-    """The released ``DeepConv`` block (spec §4.1): stride 2, no biases.
+    """The released ``DeepConv`` block (``model/resnet.py``@d44e876): stride 2, no biases.
 
     Main path: depthwise 3×3/2 → pointwise 1×1 (C_in→C_in) → BN → ReLU → depthwise 3×3/1 →
     pointwise 1×1 (C_in→C_out) → BN → ReLU. Shortcut: conv 1×1/2 (C_in→C_out) → BN.
@@ -86,8 +97,9 @@ class DeepConv(nn.Module):
 
 
 class StdConvBlock(nn.Module):
-    """Plain residual block of the ImageNet branches (spec §4.1): ``ReLU(x + BN(conv(ReLU(BN(conv(x))))))``
-    with 3×3 convolutions, stride 1, padding 1, no biases.
+    """Plain residual block of the ImageNet branches (``model/preact_resnet.py``@d44e876,
+    ``StdConvBlock``): ``ReLU(x + BN(conv(ReLU(BN(conv(x))))))`` with 3×3 convolutions, stride 1,
+    padding 1, no biases.
 
     Shapes: ``[B, C, H, W]`` → ``[B, C, H, W]``.
 
@@ -112,7 +124,8 @@ class StdConvBlock(nn.Module):
 
 
 class Branch(nn.Module):
-    """One auxiliary exit (spec §4.1): DeepConv chain → pool → flatten → Linear(num_features, K).
+    """One auxiliary exit (``scala1``..``scala3`` + ``fc1``..``fc3`` of ``ResNet`` in
+    ``model/resnet.py``@d44e876): DeepConv chain → pool → flatten → Linear(num_features, K).
 
     The chain doubles the width from ``in_ch`` until ``num_features`` (64 → 128 → 256 → 512 for
     ``in_ch = 64, num_features = 512``), each DeepConv followed by a :class:`StdConvBlock` when
@@ -120,7 +133,8 @@ class Branch(nn.Module):
 
     Pooling:
         ``"avg4"``: ``nn.AvgPool2d(4)`` as released. On a 7×7 (ImageNet) or 6×6 (DVS 48×48) map
-        it keeps only the top-left 4×4 window (spec §4.1, §4.7-7); kept for fidelity.
+        it keeps only the top-left 4×4 window (the branches of ``model/preact_resnet.py`` and, on
+        DVS, ``model/resnet.py``@d44e876); kept for fidelity.
         ``"adaptive"``: ``nn.AdaptiveAvgPool2d(1)``, the global average.
 
     Shapes: ``[B, in_ch, H, W]`` → logits ``[B, num_classes]``; the last map is
@@ -186,7 +200,7 @@ class Branch(nn.Module):
 
 
 def reliable_teacher(exit_logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The correctness-filtered self-teacher of spec §4.2 (released ``make_teacher``).
+    """The correctness-filtered self-teacher (released ``make_teacher()``, ``model/layer.py``@d44e876).
 
     Exit e is correct on sample i iff ``argmax_k p_{e,i,k} == y_i`` (ties → lowest index, as
     ``torch.argmax``). With m_{e,i} that indicator,
@@ -224,13 +238,16 @@ def reliable_teacher(exit_logits: torch.Tensor, labels: torch.Tensor) -> tuple[t
 def self_distillation_loss(
     exit_logits: torch.Tensor, teacher: torch.Tensor, reliable: torch.Tensor, temperature: float
 ) -> torch.Tensor:
-    """Σ_e SD_e of spec §4.2, a float32 scalar (unweighted by β).
+    """Σ_e SD_e, a float32 scalar (unweighted by β): the released ``esd_loss()``
+    (``model/layer.py``@d44e876) summed over exits (the ``soft_loss`` loop of
+    ``experiment/cifar/main.py``, ``train()``).
 
     ``Σ_e τ² · mean_{i: reliable_i} Σ_k q_{i,k} (log q_{i,k} − log softmax(p_{e,i}/τ)_k)`` with
     ``q_i = softmax(teacher_i / τ)``: summed over exits, averaged over the reliable samples only
     (not over B). When no sample is reliable the released code's mean over an empty set printed
-    ``nan`` (spec §4.2, §4.7-6); here the result is an exact 0 that stays connected to the graph
-    (``exit_logits.sum() * 0``), so ``backward`` gives zero gradients, as the original did.
+    ``nan`` ("train loss nan" at epoch 0 of ``experiment/cifar/cifar100.log``@d44e876); here the
+    result is an exact 0 that stays connected to the graph (``exit_logits.sum() * 0``), so
+    ``backward`` gives zero gradients, as the original did.
 
     Args:
         exit_logits: ``[E, B, K]``.
@@ -257,15 +274,18 @@ def self_distillation_loss(
     return exit_logits.shape[0] * kd_divergence(exit_logits[:, reliable], teacher[reliable], temperature)
 
 
+@register_distiller("esd")
 class ESD(nn.Module):
-    """The enhanced self-distillation distiller of paper B (spec §4.1–4.3).
+    """The enhanced self-distillation distiller of paper B (arXiv 2510.06254; released code
+    enhanced-self-distillation-framework-for-snn@d44e876, see the module docstring).
 
     ``forward(student, teacher=None, target)`` returns the already-weighted scalars
     ``{"branch_ce": alp · Σ_{b ∈ b1,b2,b3} CE(p_b, y), "esd_kd": β · Σ_e SD_e}`` with the exits
     e ∈ [b1, b2, b3, main] stacked in that order. The main exit's own CE is **not** returned: the
     training step adds it with weight 1 (``replaces_ce = False``). For CIFAR (alp = 1) the total is
-    the spec's alp·Σ_e CE_e + β·Σ_e SD_e; for ImageNet alp = 0.7 applies to the branches only
-    (spec §4.3). The ``÷T`` of the released code is left to the training step.
+    the released alp·Σ_e CE_e + β·Σ_e SD_e (``experiment/cifar/main.py``, ``train()``); for
+    ImageNet alp = 0.7 applies to the branches only (``experiment/imagenet/main.py``, ``train()``,
+    l. 69). The ``÷T`` of the released code is left to the training step.
 
     Inputs:
         ``student.stages``: ``len(stage_channels)`` tensors ``[B, C_i, H_i, W_i]``; a 5-D
@@ -284,13 +304,13 @@ class ESD(nn.Module):
         stage_channels: channels of the stage maps the branches read (64, 128, 256 for ResNet-18).
         num_features: width at which every branch ends (512).
         num_classes: K.
-        alp: weight of the branch CEs (1.0 CIFAR, 0.7 ImageNet).
-        beta: weight β of the self-distillation term (0.3; 0.1 is the DVS default).
+        esd_alpha: "alp", weight of the branch CEs (1.0 CIFAR, 0.7 ImageNet).
+        esd_beta: weight β of the self-distillation term (0.3; 0.1 is the DVS default).
         kd_temperature: τ (3).
-        pool: ``"avg4"`` (released fixed AvgPool(4)) or ``"adaptive"``; see :class:`Branch`.
+        esd_pool: ``"avg4"`` (released fixed AvgPool(4)) or ``"adaptive"``; see :class:`Branch`.
         std_blocks: add a :class:`StdConvBlock` after each DeepConv (ImageNet branches).
-        teacher_mode: ``"reliable"`` (paper, §4.2) or ``"all"`` (ablation "plain
-            self-distillation": teacher = mean of all four exits' logits, every sample kept).
+        esd_teacher: ``"reliable"`` (paper; released ``make_teacher()``) or ``"all"`` (ablation
+            "plain self-distillation": teacher = mean of all four exits' logits, every sample kept).
 
     Raises:
         ValueError: (init) bad pool / teacher_mode / branch geometry, τ ≤ 0, negative weights,
@@ -300,28 +320,30 @@ class ESD(nn.Module):
     needs_feature = False
     needs_stages = True
     replaces_ce = False
+    train_steps = ("bptt", "rate_bp")
 
     def __init__(
         self,
         stage_channels: Sequence[int] = (64, 128, 256),
         num_features: int = 512,
         num_classes: int = 10,
-        alp: float = 1.0,
-        beta: float = 0.3,
+        esd_alpha: float = 1.0,
+        esd_beta: float = 0.3,
         kd_temperature: float = 3.0,
-        pool: str = "avg4",
+        esd_pool: str = "avg4",
         std_blocks: bool = False,
-        teacher_mode: str = "reliable",
+        esd_teacher: str = "reliable",
     ) -> None:
         super().__init__()
+        alp, beta, pool, teacher_mode = esd_alpha, esd_beta, esd_pool, esd_teacher
         if pool not in ESD_POOLS:
-            raise ValueError(f"unknown pool {pool!r}; allowed: {ESD_POOLS}")
+            raise ValueError(f"unknown esd_pool {pool!r}; allowed: {ESD_POOLS}")
         if teacher_mode not in ESD_TEACHER_MODES:
-            raise ValueError(f"unknown teacher_mode {teacher_mode!r}; allowed: {ESD_TEACHER_MODES}")
+            raise ValueError(f"unknown esd_teacher {teacher_mode!r}; allowed: {ESD_TEACHER_MODES}")
         if kd_temperature <= 0:
             raise ValueError(f"kd_temperature must be > 0, got {kd_temperature}")
         if alp < 0 or beta < 0:
-            raise ValueError(f"alp and beta must be >= 0, got alp={alp}, beta={beta}")
+            raise ValueError(f"esd_alpha and esd_beta must be >= 0, got {alp}, {beta}")
         stage_channels = tuple(int(c) for c in stage_channels)
         if not stage_channels:
             raise ValueError("stage_channels must name at least one stage")
@@ -335,6 +357,44 @@ class ESD(nn.Module):
         self.branches = nn.ModuleList(
             Branch(c, num_features, num_classes, std_blocks, pool) for c in stage_channels
         )
+
+    @classmethod
+    def check_config(cls, cfg) -> None:
+        """``esd_alpha``, ``esd_beta`` (≥ 0), ``esd_pool`` (:data:`ESD_POOLS`) and ``esd_teacher``
+        (:data:`ESD_TEACHER_MODES`) are set; ``kd_temperature`` > 0.
+
+        Raises:
+            ValueError: naming the missing or impossible field.
+        """
+        fields = ("esd_alpha", "esd_beta", "esd_pool", "esd_teacher")
+        missing = [k for k in fields if getattr(cfg, k) is None]
+        if missing:
+            raise ValueError(f"distill='esd' needs {', '.join(missing)}")
+        if cfg.esd_pool not in ESD_POOLS:
+            raise ValueError(f"esd_pool {cfg.esd_pool!r} is not one of {ESD_POOLS}")
+        if cfg.esd_teacher not in ESD_TEACHER_MODES:
+            raise ValueError(f"esd_teacher {cfg.esd_teacher!r} is not one of {ESD_TEACHER_MODES}")
+        for k in ("esd_alpha", "esd_beta"):
+            if getattr(cfg, k) < 0:
+                raise ValueError(f"{k} must be >= 0, got {getattr(cfg, k)}")
+        if not cfg.kd_temperature > 0:
+            raise ValueError(f"kd_temperature must be > 0, got {cfg.kd_temperature}")
+
+    @classmethod
+    def needs_teacher(cls, cfg) -> bool:
+        """Self-distillation: never a teacher model."""
+        return False
+
+    @classmethod
+    def from_config(cls, cfg, ctx) -> "ESD":
+        """One branch per student stage but the last (``student.widths``), ending at the
+        student's ``num_features``; StdConvBlocks for the pre-activation (ImageNet) ResNet."""
+        from replicate.models.spiking_resnet import SpikingPreActResNet
+        student = ctx.student
+        return cls(stage_channels=tuple(student.widths[:-1]), num_features=student.num_features,
+                   num_classes=ctx.num_classes, esd_alpha=cfg.esd_alpha, esd_beta=cfg.esd_beta,
+                   kd_temperature=cfg.kd_temperature, esd_pool=cfg.esd_pool,
+                   std_blocks=isinstance(student, SpikingPreActResNet), esd_teacher=cfg.esd_teacher)
 
     def forward(
         self, student: ModelOutput, teacher: ModelOutput | None = None, target: torch.Tensor | None = None

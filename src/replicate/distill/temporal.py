@@ -1,6 +1,11 @@
 """Temporally decoupled logit KD (Yu et al., ICML 2025) and its "standard KD" baseline.
 
-Spec: ``spec-logitkd-selfdistill.md`` §2.1–2.3 (loss), §2.7 (the standard-KD baseline row).
+Sources: Yu et al., *Efficient Logit-based Knowledge Distillation of Deep Spiking Neural Networks
+for Full-Range Timestep Deployment*, ICML 2025 (arXiv 2501.15925; the standard-KD baseline is the
+"L_SCE + L_SKL" row of its ablation), and its released code,
+github.com/Intelli-Chip-Lab/snn_temporal_decoupling_distillation at commit e3f5fd4: the loss in
+``experiment/cifar/main.py``, ``train()`` (l. 65-74), built from ``kd_loss()``, ``cal_loss()`` and
+``make_teacher()`` of ``model/layer.py``.
 With per-timestep student logits z_t ``[B, K]`` (t = 1..T), ANN teacher logits z^A ``[B, K]``,
 p_τ(z) = softmax(z/τ) and
 
@@ -21,12 +26,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from replicate.distill.wsld import as_soft_target
+from replicate.distill.registry import register_distiller
+from replicate.distill.wsld import as_soft_target, check_kd_fields
+
 from replicate.models.output import ModelOutput
 
 __all__ = ["SELF_TEACHERS", "StandardKD", "TemporalKD", "kd_divergence", "self_teacher"]
 
-#: Allowed self-teacher constructions (spec §2.3).
+#: Allowed self-teacher constructions: the paper's ensemble label (arXiv 2501.15925) and the
+#: released ``make_teacher()`` (snn_temporal_decoupling_distillation ``model/layer.py``@e3f5fd4).
 SELF_TEACHERS = ("ensemble", "correct_only")
 
 #: The released ``make_teacher`` adds this to the count of correct timesteps before dividing.
@@ -36,7 +44,8 @@ _COUNT_EPS = 1e-8
 def kd_divergence(
     student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float
 ) -> torch.Tensor:
-    """KD_τ(z, p_τ(z_teacher)) of spec §2.1, a scalar.
+    """KD_τ(z, p_τ(z_teacher)), the released ``kd_loss()`` (snn_temporal_decoupling_distillation
+    ``model/layer.py``@e3f5fd4), a scalar.
 
     ``τ² · mean over all leading positions of Σ_k q_k (log q_k − log softmax(z/τ)_k)`` with
     ``q = softmax(teacher_logits / τ)``; terms with q_k = 0 count 0 (``F.kl_div`` convention).
@@ -75,14 +84,16 @@ def _labels(target: torch.Tensor, num_classes: int, batch: int) -> torch.Tensor:
 
 
 def self_teacher(logits: torch.Tensor, target: torch.Tensor, mode: str = "correct_only") -> torch.Tensor:
-    """Detached self-teacher logits ẑ ``[B, K]`` from per-timestep logits ``[T, B, K]`` (spec §2.3).
+    """Detached self-teacher logits ẑ ``[B, K]`` from per-timestep logits ``[T, B, K]``.
 
-    * ``"ensemble"`` (paper, per the secondary sources): ẑ = (1/T) Σ_t z_t.
-    * ``"correct_only"`` (released code, ``make_teacher``): with m_{t,b} = 1[argmax_k z_{t,b,k} = y_b]
-      (ties → lowest index, as ``torch.argmax``), ẑ_b = Σ_t m_{t,b} z_{t,b} / (Σ_t m_{t,b} + 1e-8).
-      If **no** timestep of sample b is correct, ẑ_b is the zero vector, so p_τ(ẑ_b) is uniform and
-      the TWSD term of that sample pulls every z_t toward the uniform distribution. This is kept on
-      purpose (fidelity to the released code); the sample is **not** dropped from the batch mean.
+    * ``"ensemble"`` (the paper's "ensemble label", arXiv 2501.15925, as third-party summaries of
+      it describe it): ẑ = (1/T) Σ_t z_t.
+    * ``"correct_only"`` (released code, ``model/layer.py``@e3f5fd4, ``make_teacher()``): with
+      m_{t,b} = 1[argmax_k z_{t,b,k} = y_b] (ties → lowest index, as ``torch.argmax``),
+      ẑ_b = Σ_t m_{t,b} z_{t,b} / (Σ_t m_{t,b} + 1e-8). If **no** timestep of sample b is
+      correct, ẑ_b is the zero vector, so p_τ(ẑ_b) is uniform and the TWSD term of that sample
+      pulls every z_t toward the uniform distribution. This is kept on purpose (fidelity to the
+      released code); the sample is **not** dropped from the batch mean.
       Soft targets ``[B, K]`` (mixup/cutmix/smoothing) are reduced to their argmax class for the
       correctness test (the released code only ever sees hard labels).
 
@@ -102,8 +113,11 @@ def self_teacher(logits: torch.Tensor, target: torch.Tensor, mode: str = "correc
     return (z * mask.unsqueeze(2)).sum(0) / count
 
 
+@register_distiller("temporal")
 class TemporalKD(nn.Module):
-    """Temporally decoupled logit KD of spec §2.2: ``{"twce", "twkl", "twsd"}`` (weighted scalars).
+
+    """Temporally decoupled logit KD, the loss of the released ``experiment/cifar/main.py``@e3f5fd4,
+    ``train()``: ``{"twce", "twkl", "twsd"}`` (weighted scalars).
 
     ``forward(student, teacher, target)`` returns
     ``{"twce": L_TWCE, "twkl": α·L_TWKL, "twsd": β·L_TWSD}`` (``"twce"`` only if ``include_twce``);
@@ -132,10 +146,12 @@ class TemporalKD(nn.Module):
     """
 
     needs_feature = False
+    replaces_ce = True  # brings its own per-timestep CE (TWCE); an instance without it sets False
 
     def __init__(
         self,
-        twkl_alpha: float = 0.2,
+        twkl_alpha
+: float = 0.2,
         twsd_beta: float = 0.5,
         kd_temperature: float = 3.0,
         self_teacher: str = "correct_only",
@@ -152,6 +168,38 @@ class TemporalKD(nn.Module):
         self.self_teacher = self_teacher
         self.include_twce = bool(include_twce)
         self.replaces_ce = self.include_twce  # the engine then adds no T-mean CE of its own
+
+
+    @classmethod
+    def check_config(cls, cfg) -> None:
+        """``twkl_alpha``, ``twsd_beta`` (≥ 0) and ``self_teacher`` (one of
+        :data:`SELF_TEACHERS`) are set; ``kd_temperature`` > 0.
+
+        Raises:
+            ValueError: naming the missing or impossible field.
+        """
+        missing = [k for k in ("twkl_alpha", "twsd_beta", "self_teacher") if getattr(cfg, k) is None]
+        if missing:
+            raise ValueError(f"distill='temporal' needs {', '.join(missing)} (ICML 2025 α, β and "
+                             f"the self-teacher)")
+        if cfg.self_teacher not in SELF_TEACHERS:
+            raise ValueError(f"self_teacher {cfg.self_teacher!r} is not one of {SELF_TEACHERS}")
+        for k in ("twkl_alpha", "twsd_beta"):
+            if getattr(cfg, k) < 0:
+                raise ValueError(f"{k} must be >= 0, got {getattr(cfg, k)}")
+        if not cfg.kd_temperature > 0:
+            raise ValueError(f"kd_temperature must be > 0, got {cfg.kd_temperature}")
+
+    @classmethod
+    def needs_teacher(cls, cfg) -> bool:
+        """Only the TWKL term (α ≠ 0) needs the ANN teacher; TWCE + TWSD is self-distillation."""
+        return bool(cfg.twkl_alpha)
+
+    @classmethod
+    def from_config(cls, cfg, ctx) -> "TemporalKD":
+        return cls(twkl_alpha=cfg.twkl_alpha, twsd_beta=cfg.twsd_beta,
+                   kd_temperature=cfg.kd_temperature, self_teacher=cfg.self_teacher)
+
 
     def forward(
         self, student: ModelOutput, teacher: ModelOutput | None, target: torch.Tensor
@@ -191,8 +239,11 @@ class TemporalKD(nn.Module):
         )
 
 
+@register_distiller("standard_kd")
 class StandardKD(nn.Module):
-    """The paper's "standard KD" baseline (spec §2.7, "L_SCE + L_SKL on z̄"): ``{"kd": α·KD_τ}``.
+
+    """The paper's "standard KD" baseline (the "L_SCE + L_SKL" ablation row of arXiv 2501.15925,
+    both terms on z̄): ``{"kd": α·KD_τ}``.
 
     KD_τ(z̄, p_τ(z^A)) with z̄ = (1/T) Σ_t z_t the T-mean student logits ``[B, K]`` and z^A the
     (detached) teacher logits ``[B, K]``. The CE on z̄ (L_SCE) is the training step's ordinary CE
@@ -200,21 +251,33 @@ class StandardKD(nn.Module):
 
     Args:
         kd_temperature: τ > 0 (3 for CIFAR, as the temporal method).
-        alpha: weight α of the KD term (the baseline's weight is not published; 0.2 by analogy
-            with TWKL).
+        kd_weight: weight α of the KD term (the baseline's weight is not published; 0.2 by
+            analogy with TWKL).
+
 
     Raises:
         ValueError: τ ≤ 0; (forward) mismatched logit shapes.
     """
 
     needs_feature = False
+    train_steps = ("bptt", "rate_bp")  # only the T-mean logits: rate-based BP can train it
 
-    def __init__(self, kd_temperature: float = 3.0, alpha: float = 0.2) -> None:
+    def __init__(self, kd_temperature: float = 3.0, kd_weight: float = 0.2) -> None:
         super().__init__()
         if kd_temperature <= 0:
             raise ValueError(f"kd_temperature must be > 0, got {kd_temperature}")
         self.kd_temperature = float(kd_temperature)
-        self.alpha = float(alpha)
+        self.alpha = float(kd_weight)
+
+    @classmethod
+    def check_config(cls, cfg) -> None:
+        """``kd_temperature`` > 0, ``kd_weight`` ≥ 0 (Raises: ValueError)."""
+        check_kd_fields(cfg)
+
+    @classmethod
+    def from_config(cls, cfg, ctx) -> "StandardKD":
+        return cls(kd_temperature=cfg.kd_temperature, kd_weight=cfg.kd_weight)
+
 
     def forward(
         self, student: ModelOutput, teacher: ModelOutput, target: torch.Tensor | None = None

@@ -1,6 +1,9 @@
 """Weighted soft-label logit distillation (WSLD), as used by BKDSNN's "wsld" and "mixed" modes.
 
-Spec: ``spec-bkdsnn-cml.md`` §1.6 (loss) and §1.7 (how it enters the total objective).
+Source: github.com/Intelligent-Computing-Research-Group/BKDSNN at commit dd6bd53:
+``Spikingformer-CML/imagenet/loss.py``, ``get_logits_loss()`` (the loss), and
+``Spikingformer-CML/imagenet/train.py``, ``train_one_epoch_distillation()`` (how it enters the
+total objective).
 """
 from __future__ import annotations
 
@@ -8,11 +11,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from replicate.distill.registry import register_distiller
 from replicate.models.output import ModelOutput
 
-__all__ = ["WSLD", "as_soft_target", "wsld_loss"]
+__all__ = ["WSLD", "as_soft_target", "check_kd_fields", "wsld_loss"]
 
-_EPS = 1e-7  # spec §1.6: CE^S / (CE^T + 1e-7)
+
+_EPS = 1e-7  # CE^S / (CE^T + 1e-7): BKDSNN Spikingformer-CML/imagenet/loss.py@dd6bd53, l. 96
 
 
 def as_soft_target(target: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -44,7 +49,8 @@ def wsld_loss(
     target: torch.Tensor,
     temperature: float = 2.0,
 ) -> torch.Tensor:
-    """Unweighted WSLD loss L_WSLD (spec §1.6), a scalar.
+    """Unweighted WSLD loss L_WSLD (BKDSNN ``Spikingformer-CML/imagenet/loss.py``@dd6bd53,
+    ``get_logits_loss()``), a scalar.
 
     KD_b   = -sum_k softmax(z_T,b / tau)_k * log_softmax(z_S,b / tau)_k
     CE^X_b = -sum_k y_b,k * log_softmax(z_X,b)_k         (tau = 1, detached logits)
@@ -85,8 +91,25 @@ def wsld_loss(
     return temperature**2 * (weight * kd).mean()
 
 
+def check_kd_fields(cfg) -> None:
+    """The logit-KD fields every KD method reads: ``kd_temperature`` > 0, ``kd_weight`` ≥ 0.
+
+    Raises:
+        ValueError: naming the field and its value.
+    """
+    if not cfg.kd_temperature > 0:
+        raise ValueError(f"kd_temperature must be > 0, got {cfg.kd_temperature}")
+    if not cfg.kd_weight >= 0:
+        raise ValueError(f"kd_weight must be >= 0, got {cfg.kd_weight}")
+
+
+@register_distiller("wsld")
 class WSLD(nn.Module):
-    """WSLD logit distillation term (spec §1.6), weighted by ``weight`` (= w in spec §1.7).
+
+    """WSLD logit distillation term (``get_logits_loss()`` of BKDSNN
+    ``Spikingformer-CML/imagenet/loss.py``@dd6bd53), weighted by ``kd_weight`` (=
+    ``args.distill_weight``, default 1.0, in ``train_one_epoch_distillation()`` of
+    ``Spikingformer-CML/imagenet/train.py``@dd6bd53).
 
     ``forward(student, teacher, target)`` returns ``{"wsld": weight * L_WSLD}``, a scalar.
     Uses ``student.mean_logits`` ``[B, K]`` (T-mean of ``[T, B, K]``) and ``teacher.mean_logits``
@@ -98,12 +121,22 @@ class WSLD(nn.Module):
 
     needs_feature = False
 
-    def __init__(self, temperature: float = 2.0, weight: float = 1.0) -> None:
+    def __init__(self, kd_temperature: float = 2.0, kd_weight: float = 1.0) -> None:
         super().__init__()
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
-        self.temperature = float(temperature)
-        self.weight = float(weight)
+        if kd_temperature <= 0:
+            raise ValueError(f"kd_temperature must be > 0, got {kd_temperature}")
+        self.temperature = float(kd_temperature)
+        self.weight = float(kd_weight)
+
+    @classmethod
+    def check_config(cls, cfg) -> None:
+        """``kd_temperature`` > 0 and ``kd_weight`` ≥ 0 (Raises: ValueError)."""
+        check_kd_fields(cfg)
+
+    @classmethod
+    def from_config(cls, cfg, ctx) -> "WSLD":
+        return cls(kd_temperature=cfg.kd_temperature, kd_weight=cfg.kd_weight)
+
 
     def forward(
         self, student: ModelOutput, teacher: ModelOutput, target: torch.Tensor

@@ -44,7 +44,7 @@ TEACHER = "bkdsnn-c10-teacher"
 
 register(Row(
     id=TEACHER, paper=PAPER, table=TABLE, label="ANN teacher", arm="teacher",
-    claim=Claim(96.75, SRC, note="ViT-S/16 (ImageNet-21k AugReg) fine-tuned on CIFAR-10 at 224"),
+    claims=(Claim(96.75, SRC, note="ViT-S/16 (ImageNet-21k AugReg) fine-tuned on CIFAR-10 at 224"),),
     recipes={
         "paper": {**PAPER_RECIPE, "model": "vit_small_patch16_224.augreg_in21k", "pretrained": True,
                   "img_size": 224, "epochs": 50, "warmup_frac": 0.05,
@@ -54,7 +54,6 @@ register(Row(
         "smoke": {**PAPER_RECIPE, **SMOKE_RUN, "model": "cifar_resnet18_ann", "width": 8},
     },
     seeds={"paper": (42,), "gpu": (0,), "cpu": (0,), "smoke": (0,)},
-    notebook="notebooks/teacher.ipynb",
     unavailable={"paper": "ImageNet-21k ViT-S/16 weights cannot be downloaded here (no hub access)"},
 ))
 
@@ -68,7 +67,7 @@ for size, ((d, L, h), (cd, cL, ch), (base_claim, mixed_claim)) in SIZES.items():
         register(Row(
             id=f"bkdsnn-c10-{size}-{arm}", paper=PAPER, table=TABLE,
             label=f"CML+Spikingformer-{size}", arm=arm,
-            claim=Claim(claim_value, SRC, note=note),
+            claims=(Claim(claim_value, SRC, note=note),),
             recipes={
                 "paper": {**PAPER_RECIPE, **arch, **extra, "embed_dim": d, "depth": L,
                           "num_heads": h, "epochs": paper_epochs, "warmup_frac": 20 / paper_epochs,
@@ -82,4 +81,5 @@ for size, ((d, L, h), (cd, cL, ch), (base_claim, mixed_claim)) in SIZES.items():
             },
             seeds={"paper": (42,), "gpu": (0,), "cpu": (0, 1, 2), "smoke": (0,)},
             teacher_row=TEACHER if arm == "mixed" else None,
+            reference=f"bkdsnn-c10-{size}-baseline" if arm == "mixed" else None,
         ))

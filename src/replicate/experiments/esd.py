@@ -38,17 +38,21 @@ ABLATION = {
     "rate-bp-sd-all": dict(train_step="rate_bp", **{**SD, "esd_teacher": "all"}),
 }
 C10 = {**PAPER_RECIPE, **NEURON, "model": "spiking_resnet18_cifar"}
+# The row each arm's Δ is paired against in its table.
+REFERENCE = {"rate-bp": "esd-c10-r18-bptt", "rate-bp-sd": "esd-c10-r18-rate-bp",
+             "rate-bp-sd-beta0.5": "esd-c10-r18-rate-bp-sd", "rate-bp-sd-all": "esd-c10-r18-rate-bp-sd"}
 # gpu: the real ResNet-18 (width 64, T = 6) for 12 epochs on a class-balanced 20k-image subset,
 # sized so the three arms fit one lent H100 call (run side by side, ~30 s per epoch each).
 GPU_RUN = dict(train_subset=20000, epochs=12, curve_test_subset=2000, device="cuda", width=64)
 
 for arm, fields in {**ARMS, **ABLATION}.items():
-    claim = None
+    claims = ()
     if arm == "rate-bp":
-        claim = Claim(96.26, S5, note="rate-BP without self-distillation; R's best CIFAR-10 number")
+        claims = (Claim(96.26, S5, note="rate-BP without self-distillation; R's best CIFAR-10 number"),)
     register(Row(
-        id=f"esd-c10-r18-{arm}", paper=PAPER, table="NeurIPS 2025 (CIFAR-10)",
-        label="spiking ResNet-18, T=6", arm=arm, claim=claim,
+        id=f"esd-c10-r18-{arm}", paper=PAPER,
+        table="NeurIPS 2025 (CIFAR-10)" if arm in ARMS else "NeurIPS 2025 ablation (CIFAR-10)",
+        label="spiking ResNet-18, T=6", arm=arm, claims=claims, reference=REFERENCE.get(arm),
         recipes={
             "paper": {**C10, **fields, "width": 64},
             "gpu": {**C10, **fields, **GPU_RUN},
@@ -63,7 +67,7 @@ for arm, claim in (("rate-bp", Claim(80.71, S5, note="R's best CIFAR-100 number"
                    ("rate-bp-sd", Claim(80.20, LOG_C100, note="last epoch 79.54; mean of the last 10: 79.67"))):
     register(Row(
         id=f"esd-c100-r18-{arm}", paper=PAPER, table="NeurIPS 2025 (CIFAR-100)",
-        label="spiking ResNet-18, T=6", arm=arm, claim=claim,
+        label="spiking ResNet-18, T=6", arm=arm, claims=(claim,),
         recipes={"paper": {**C10, **ARMS[arm], "dataset": "cifar100", "width": 64}},
         seeds={"paper": (60,)}, unavailable={"paper": NO_C100},
     ))
@@ -80,7 +84,7 @@ for arm, claim in (("rate-bp", Claim(70.01, S5, note="R's best ImageNet number")
     fields = {**ARMS[arm], **({"esd_alpha": 0.7} if arm == "rate-bp-sd" else {})}
     register(Row(
         id=f"esd-in1k-pr34-{arm}", paper=PAPER, table="NeurIPS 2025 (ImageNet)",
-        label="spiking preact-ResNet-34, T=4", arm=arm, claim=claim,
+        label="spiking preact-ResNet-34, T=4", arm=arm, claims=(claim,),
         recipes={"paper": {**IN1K, **fields}}, seeds={"paper": (60,)},
         unavailable={"paper": NO_IMAGENET},
     ))
@@ -90,7 +94,7 @@ for arm, claim in (("rate-bp", Claim(70.01, S5, note="R's best ImageNet number")
 # attached to this row.
 register(Row(
     id="esd-dvs-r18-rate-bp-sd", paper=PAPER, table="NeurIPS 2025 (CIFAR10-DVS)",
-    label="spiking ResNet-18, T=10", arm="rate-bp-sd", claim=None,
+    label="spiking ResNet-18, T=10", arm="rate-bp-sd",
     recipes={"paper": {**C10, **ARMS["rate-bp-sd"], "esd_beta": 0.1, "T": 10, "dataset": "cifar10_dvs",
                        "recipe": "dvs_nda", "in_chans": 2, "batch_size": 32, "width": 64,
                        "crop_padding": None, "autoaugment": None, "cutout": None,

@@ -42,10 +42,15 @@ ABLATION = {
     "twce-twsd": {**ARMS["full"], "twkl_alpha": 0.0},
     "full-ensemble": {**ARMS["full"], "self_teacher": "ensemble"},
 }
+C10_TABLE, C10_ABLATION = "ICML 2025 (CIFAR-10)", "ICML 2025 ablation (CIFAR-10)"
+# The row each arm's Δ is paired against in its table.
+REFERENCE = {"twce": "logitkd-c10-r18-standard-kd", "full": "logitkd-c10-r18-standard-kd",
+             "twce-twkl": "logitkd-c10-r18-twce", "twce-twsd": "logitkd-c10-r18-twce",
+             "full-ensemble": "logitkd-c10-r18-full"}
 
 register(Row(
-    id="logitkd-c10-teacher", paper=PAPER, table="ICML 2025 (CIFAR-10)", label="ANN ResNet-34",
-    arm="teacher", claim=None,
+    id="logitkd-c10-teacher", paper=PAPER, table=C10_TABLE, label="ANN ResNet-34",
+    arm="teacher",
     recipes={
         # ann.py as it should run (spec §2.5): SGD 0.1, wd 5e-4 on all parameters, cosine, 300
         # epochs, batch 128, crop + flip only. timm exempts BN/bias from wd: a listed deviation.
@@ -55,15 +60,15 @@ register(Row(
                 "cutout": None, "epochs": 10},
         "smoke": {**PAPER_RECIPE, **SMOKE_RUN, "model": "cifar_resnet34_ann", "T": None},
     },
-    seeds={"paper": (60,), "cpu": (0,), "smoke": (0,)}, notebook="notebooks/teacher.ipynb",
+    seeds={"paper": (60,), "cpu": (0,), "smoke": (0,)},
 ))
 
 for arm, fields in {**ARMS, **ABLATION}.items():
     teacher = "logitkd-c10-teacher" if arm == "standard-kd" or fields["twkl_alpha"] else None
     register(Row(
-        id=f"logitkd-c10-r18-{arm}", paper=PAPER, table="ICML 2025 (CIFAR-10)",
-        label="spiking ResNet-18, T=6", arm=arm,
-        claim=Claim(97.00, S1, note="labelled ResNet-19 in S1") if arm == "full" else None,
+        id=f"logitkd-c10-r18-{arm}", paper=PAPER, table=C10_TABLE if arm in ARMS else C10_ABLATION,
+        label="spiking ResNet-18, T=6", arm=arm, reference=REFERENCE.get(arm),
+        claims=(Claim(97.00, S1, note="labelled ResNet-19 in S1"),) if arm == "full" else (),
         recipes={
             "paper": {**PAPER_RECIPE, **NEURON, **fields, "model": "spiking_resnet18_cifar", "width": 64},
             "cpu": {**PAPER_RECIPE, **NEURON, **fields, **CPU_RUN, "model": "spiking_resnet18_cifar"},
@@ -79,15 +84,15 @@ C100 = {"standard-kd": (ARMS["standard-kd"], 79.07), "twce": (ARMS["twce"], 79.2
 NO_C100 = "no CIFAR-100 copy exists on this machine (only 20 lossless test images)"
 register(Row(
     id="logitkd-c100-teacher", paper=PAPER, table="ICML 2025 ablation (CIFAR-100)",
-    label="ANN ResNet-34", arm="teacher", claim=None,
+    label="ANN ResNet-34", arm="teacher",
     recipes={"paper": {**PAPER_RECIPE, "dataset": "cifar100", "model": "cifar_resnet34_ann",
                        "width": 64, "autoaugment": False, "cutout": None}},
-    seeds={"paper": (60,)}, notebook="notebooks/teacher.ipynb", unavailable={"paper": NO_C100},
+    seeds={"paper": (60,)}, unavailable={"paper": NO_C100},
 ))
 for arm, (fields, value) in C100.items():
     register(Row(
         id=f"logitkd-c100-r18-{arm}", paper=PAPER, table="ICML 2025 ablation (CIFAR-100)",
-        label="spiking ResNet-18, T=6", arm=arm, claim=Claim(value, S1, note="ablation table"),
+        label="spiking ResNet-18, T=6", arm=arm, claims=(Claim(value, S1, note="ablation table"),),
         recipes={"paper": {**PAPER_RECIPE, **NEURON, **fields, "dataset": "cifar100",
                            "model": "spiking_resnet18_cifar", "width": 64}},
         seeds={"paper": (60,)}, unavailable={"paper": NO_C100},
@@ -106,14 +111,14 @@ IMAGENET_RECIPE = {**PAPER_RECIPE, "dataset": "imagenet", "recipe": "imagenet_rr
                    "curve_test_subset": 50000}
 register(Row(
     id="logitkd-in1k-teacher", paper=PAPER, table="ICML 2025 (ImageNet)", label="timm ResNet-34 (hub)",
-    arm="teacher", claim=None,
+    arm="teacher",
     recipes={"paper": {**IMAGENET_RECIPE, "model": "resnet34", "pretrained": True}},
-    seeds={"paper": (60,)}, notebook="notebooks/teacher.ipynb", unavailable={"paper": NO_IMAGENET},
+    seeds={"paper": (60,)}, unavailable={"paper": NO_IMAGENET},
 ))
 register(Row(
     id="logitkd-in1k-pr34-full", paper=PAPER, table="ICML 2025 (ImageNet)",
     label="spiking preact-ResNet-34, T=4", arm="full",
-    claim=Claim(71.04, S1, note="main table"),
+    claims=(Claim(71.04, S1, note="main table"),),
     recipes={"paper": {**IMAGENET_RECIPE, **ARMS["full"], "model": "spiking_preact_resnet34_imagenet",
                        "width": 64, "T": 4, "lif_decay": 0.2, "lif_decay_input": False,
                        "lif_v_reset": None, "lif_detach_reset": False, "surrogate": "sigmoid",
@@ -130,16 +135,16 @@ DVS_RECIPE = {**PAPER_RECIPE, "dataset": "cifar10_dvs", "recipe": "dvs_nda", "ba
               "curve_test_subset": 1000}
 register(Row(
     id="logitkd-dvs-teacher", paper=PAPER, table="ICML 2025 (CIFAR10-DVS)", label="ANN ResNet-19",
-    arm="teacher", claim=None,
+    arm="teacher",
     recipes={"paper": {**DVS_RECIPE, "model": "cifar_resnet19_ann", "width": 64}},
-    seeds={"paper": (60,)}, notebook="notebooks/teacher.ipynb", unavailable={"paper": NO_DVS},
+    seeds={"paper": (60,)}, unavailable={"paper": NO_DVS},
 ))
 for suffix, t, value, note in (("", 10, 86.40, "T = 10, the loader's frame count"),
                                ("-t4", 4, 83.50, "T = 4: truncated or re-binned stream, unknown (spec §2.4)")):
     register(Row(
         id=f"logitkd-dvs-r19-full{suffix}", paper=PAPER, table="ICML 2025 (CIFAR10-DVS)",
         label=f"spiking ResNet-19, T={t}", arm="full",
-        claim=Claim(value, S1, note=note + "; S1 says ResNet-18, the README resnet19"),
+        claims=(Claim(value, S1, note=note + "; S1 says ResNet-18, the README resnet19"),),
         recipes={"paper": {**DVS_RECIPE, **NEURON, **ARMS["full"], "T": t,
                            "model": "spiking_resnet19_cifar", "width": 64}},
         seeds={"paper": (60,)}, teacher_row="logitkd-dvs-teacher", unavailable={"paper": NO_DVS},

@@ -5,9 +5,14 @@ shadow a name registered by another module):
 
 * ``cml_spikingformer_cifar`` (generic; sizes from kwargs), ``cml_spikingformer_4_256_cifar``,
   ``cml_spikingformer_2_384_cifar``, ``cml_spikingformer_4_384_cifar`` — :mod:`.spikingformer`
-* ``cifar_resnet18_ann``, ``cifar_resnet34_ann`` — :mod:`.resnet_ann`
+* ``cifar_resnet18_ann``, ``cifar_resnet34_ann``, ``cifar_resnet19_ann`` — :mod:`.resnet_ann`
 * ``spiking_resnet18_cifar``, ``spiking_resnet19_cifar``, ``spiking_resnet34_cifar``,
   ``spiking_preact_resnet34_imagenet`` — :mod:`.spiking_resnet` (ICML 2025 / NeurIPS 2025 students)
+
+Each has a timm default cfg (``timm.models.get_pretrained_cfg(name)``, attached to the model as
+``model.pretrained_cfg``) with its input size and the normalisation of our data pipeline, so
+``timm.data.resolve_data_config(model=timm.create_model(name))`` works; none has weights. What the
+model files share lives in :mod:`.helpers`.
 """
 from __future__ import annotations
 

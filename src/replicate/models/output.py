@@ -18,11 +18,14 @@ class ModelOutput:
         logits: SNN students: per-timestep logits ``[T, B, K]`` (their mean over T is the
             prediction). ANN teachers: ``[B, K]``.
         feature: SNN students: the real-valued last feature map averaged over T, ``[B, C, H, W]``
-            (BKDSNN spec §1.2, "right before the last layer"). ANN teachers: the pooled
-            pre-logits vector ``[B, C]`` (the BKD target, spec §1.4). ``None`` if not requested.
+            ("the feature map right before the last layer", BKDSNN, ECCV 2024, arXiv 2407.09083).
+            ANN teachers: the pooled pre-logits vector ``[B, C]`` (the BKD target, a ``Bs*D``
+            teacher feature: BKDSNN: Spikingformer-CML/imagenet/loss.py@dd6bd53 l.45). ``None``
+            if not requested.
         stages: spiking ResNets only, on request: the outputs of the stages that self-distillation
-            branches read (NeurIPS 2025, spec-logitkd §4.1: after layer1..layer3), each averaged
-            over T, ``[B, C_i, H_i, W_i]`` (firing rates for the post-activation ResNets, the
+            branches read (NeurIPS 2025: after layer1..layer3, ``ResNet.forward`` of
+            enhanced-self-distillation-framework-for-snn: model/resnet.py@d44e876 l.151–200),
+            each averaged over T, ``[B, C_i, H_i, W_i]`` (firing rates for the post-activation ResNets, the
             residual stream for preact-ResNet-34). ``None`` if not requested.
     """
 

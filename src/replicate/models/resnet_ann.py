@@ -1,10 +1,13 @@
 """ANN ResNet teachers with the CIFAR stem, built on timm's ResNet/BasicBlock.
 
-CIFAR stem (spec-logitkd-selfdistill §1.3, "ANN teachers", torchvision-style ResNet with num_classes
-≤ 100): conv3×3 stride 1 (no bias) → BN → ReLU, **no max-pool**; four stages of BasicBlocks with
-widths w, 2w, 4w, 8w and strides 1, 2, 2, 2; global average pool; Linear. With w = 64 this is the
-standard CIFAR ResNet-18 (11,173,962 parameters for 10 classes). Global pooling makes any input size
-work (32×32 → 4×4 final map; 224×224 → 28×28).
+CIFAR stem (the torchvision-style ``ResNet`` of snn_temporal_decoupling_distillation:
+model/ResNet_ANN.py@e3f5fd4, l.172–183, used when num_classes ≤ 100, the ANN teachers of the
+ICML 2025 paper): conv3×3 stride 1 (no bias) → BN → ReLU, **no max-pool**; four stages of
+BasicBlocks with widths w, 2w, 4w, 8w and strides 1, 2, 2, 2; global average pool; Linear. With
+w = 64 this is the standard CIFAR ResNet-18 (11,173,962 parameters for 10 classes). Global pooling
+makes any input size work (32×32 → 4×4 final map; 224×224 → 28×28).
+
+Input ``[B, C, H, W]``; output logits ``[B, K]``.
 """
 from __future__ import annotations
 
@@ -13,14 +16,14 @@ from typing import Any, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from timm.models import generate_default_cfgs
 from timm.models.resnet import BasicBlock, ResNet
 
 from . import register_unique
+from .helpers import TIMM_EXTRA_KWARGS, build_no_weights, cifar10_cfg
 from .output import ModelOutput
 
 __all__ = ["CifarResNet"]
-
-_TIMM_EXTRA_KWARGS = ("pretrained_cfg", "pretrained_cfg_overlay", "cache_dir")
 
 
 class CifarResNet(ResNet):
@@ -33,7 +36,8 @@ class CifarResNet(ResNet):
         width: base width w (stage widths w, 2w, 4w, 8w); 64 is the standard model.
         channels: explicit stage widths (overrides ``width``; e.g. ResNet-19's 2w, 4w, 8w).
         hidden_features: h → the head is Linear(C_last, h) → ReLU → Linear(h, K) (the ANN twin
-            of the spiking ResNet-19's head, spec-logitkd §1.3); None → one Linear.
+            of the spiking ResNet-19's head, ``ResNet19`` of snn_temporal_decoupling_distillation:
+            model/ResNet_ANN.py@e3f5fd4 l.295–340); None → one Linear.
         zero_init_last: zero-init the last BN of each residual branch (timm's default is True;
             False here, like torchvision's ResNet that the reference teacher copies).
         drop_rate: dropout before the classifier; drop_path_rate: stochastic depth (timm rule).
@@ -56,7 +60,7 @@ class CifarResNet(ResNet):
         drop_path_rate: float = 0.0,
         **kwargs: Any,
     ):
-        extra = sorted(k for k in kwargs if k not in _TIMM_EXTRA_KWARGS)
+        extra = sorted(k for k in kwargs if k not in TIMM_EXTRA_KWARGS)
         if extra:
             raise TypeError(f"CifarResNet got unexpected keyword arguments {extra}")
         w = int(width)
@@ -106,7 +110,8 @@ class CifarResNet(ResNet):
         """Logits ``[B, K]`` for images ``[B, C, H, W]`` (any H, W ≥ 8 or so).
 
         With ``return_feature=True``: ``ModelOutput(logits [B, K], feature [B, 8w])`` where the
-        feature is the globally pooled pre-logits vector (the BKD target, spec-bkdsnn-cml §1.4)
+        feature is the globally pooled pre-logits vector (the BKD target: a ``Bs*D`` teacher
+        feature, ``BRDLoss.forward`` of BKDSNN: Spikingformer-CML/imagenet/loss.py@dd6bd53 l.45)
         taken before the classifier dropout, so ``logits == fc(feature)`` when ``drop_rate`` is 0
         or in eval mode.
         """
@@ -120,21 +125,21 @@ class CifarResNet(ResNet):
         return logits
 
 
+# timm registration. No published weights exist for these CIFAR teachers (train one, or load a
+# checkpoint explicitly); the default cfgs carry the CIFAR-10 input size and normalisation.
+
+_ORIGIN = dict(origin_url="https://github.com/Intelli-Chip-Lab/snn_temporal_decoupling_distillation",
+               paper_ids="arXiv:2501.15925", first_conv="conv1")
+
+default_cfgs = generate_default_cfgs({
+    "cifar_resnet18_ann": cifar10_cfg(classifier="fc", **_ORIGIN),
+    "cifar_resnet34_ann": cifar10_cfg(classifier="fc", **_ORIGIN),
+    "cifar_resnet19_ann": cifar10_cfg(classifier="fc.2", **_ORIGIN),
+})
+
+
 def _create(variant: str, layers, pretrained: bool, width: int, kwargs: dict[str, Any]):
-    kwargs = dict(kwargs)
-    if pretrained:
-        raise ValueError(
-            f"{variant}: no pretrained weights are published for this CIFAR teacher; train it or "
-            "load a checkpoint explicitly"
-        )
-    model = CifarResNet(layers=layers, width=width, **kwargs)
-    model.pretrained_cfg = model.default_cfg = {
-        "architecture": variant,
-        "num_classes": model.num_classes,
-        "input_size": (model.in_chans, 32, 32),
-        "url": "",
-    }
-    return model
+    return build_no_weights(CifarResNet, variant, pretrained, layers=layers, width=width, **kwargs)
 
 
 @register_unique
@@ -151,7 +156,8 @@ def cifar_resnet34_ann(pretrained: bool = False, width: int = 64, **kwargs: Any)
 
 @register_unique
 def cifar_resnet19_ann(pretrained: bool = False, width: int = 64, **kwargs: Any) -> CifarResNet:
-    """ANN twin of the spiking ResNet-19 (spec-logitkd §1.3, the CIFAR10-DVS teacher): stem of 2w
+    """ANN twin of the spiking ResNet-19 (the CIFAR10-DVS teacher; ``ResNet19`` of
+    snn_temporal_decoupling_distillation: model/ResNet_ANN.py@e3f5fd4 l.295–340): stem of 2w
     channels, [3, 3, 2] BasicBlocks of widths 2w, 4w, 8w, head Linear(8w, 4w) → ReLU → Linear(4w, K);
     12,697,994 params for K = 10 at width 64, the spiking model's count."""
     w = int(width)

@@ -1,23 +1,30 @@
 """Spiking ResNets of the temporal-logit-KD paper: CIFAR ResNet-18/19/34 and ImageNet preact-ResNet-34.
 
-Written from spec-logitkd-selfdistill §1.1–1.3. Layout conventions (the same as
-:mod:`.spikingformer`):
+Follows the released code of Yu et al., "Efficient Logit-based Knowledge Distillation of Deep
+Spiking Neural Networks for Full-Range Timestep Deployment" (ICML 2025, arXiv 2501.15925):
+snn_temporal_decoupling_distillation: model/resnet.py@e3f5fd4, model/preact_resnet.py@e3f5fd4 and
+model/layer.py@e3f5fd4. Layout conventions (the same as :mod:`.spikingformer`):
 
 * activations are ``[T, B, C, H, W]`` (time first); convolutions and batch norms act on the
-  flattened ``[T·B, ...]`` tensor, so BN statistics are shared over time steps (§1.1, "tdBN-like");
+  flattened ``[T·B, ...]`` tensor, so BN statistics are shared over time steps (the released
+  models run on ``[T·B, ...]`` and only ``LIFLayer.forward`` splits T off, model/layer.py@e3f5fd4
+  l.80–104);
 * every LIF is :class:`replicate.neurons.LIF` (multi-step, state reset per call) with this
   paper's neuron: leak λ per step (τ = 1/(1−λ)), ``decay_input=False``, V_th = 1, sigmoid
-  surrogate α = 4 (§1.1);
-* a static image ``[B, C, H, W]`` is repeated T times (direct encoding, §1.2) and the first
-  conv + BN output drives the first LIF; a ``[T, B, C, H, W]`` input is used as is;
+  surrogate α = 4 (``LIFLayer``, model/layer.py@e3f5fd4 l.22–28, fed ``logit(λ)`` by
+  ``warp_decay``, util/util.py@e3f5fd4 l.90; spikingjelly's default ``Sigmoid`` surrogate);
+* a static image ``[B, C, H, W]`` is repeated T times (direct encoding: ``torch.broadcast_tensors``
+  in ``train``, experiment/cifar/main.py@e3f5fd4 l.56) and the first conv + BN output drives the
+  first LIF; a ``[T, B, C, H, W]`` input is used as is;
 * ``forward`` returns per-timestep logits ``[T, B, K]``; the prediction is their T-mean.
 
 Two families:
 
-* :class:`SpikingResNet` (post-activation, CIFAR/DVS; "resnet18"/"resnet19" of §1.3, and a
-  ResNet-34 with the same block and [3, 4, 6, 3] stages). Spikes travel between blocks.
-* :class:`SpikingPreActResNet` (ImageNet "preact_resnet34" of §1.3). The residual stream is
-  real-valued; every block starts with a LIF.
+* :class:`SpikingResNet` (post-activation, CIFAR/DVS; ``resnet18``/``resnet19`` of
+  model/resnet.py@e3f5fd4, and a ResNet-34 with the same block and [3, 4, 6, 3] stages). Spikes
+  travel between blocks.
+* :class:`SpikingPreActResNet` (ImageNet; ``preact_resnet34`` of model/preact_resnet.py@e3f5fd4).
+  The residual stream is real-valued; every block starts with a LIF.
 
 Parameter and submodule names follow the released code (``conv0``, ``layer1.0.conv1``,
 ``layer1.0.shortcut``, ``classifier`` for the CIFAR family; ``conv1``, ``bn1``, ``layer1.0.sn1``,
@@ -25,7 +32,8 @@ Parameter and submodule names follow the released code (``conv0``, ``layer1.0.co
 name. LIFs carry no parameters or buffers.
 
 Because the LIF dynamics are causal and eval-mode BN uses running statistics, in ``eval()`` mode
-a run with T' steps gives exactly the first T' per-timestep logits of a T-step run (§2.4); change
+a run with T' steps gives exactly the first T' per-timestep logits of a T-step run (the
+full-range timestep deployment of the ICML 2025 paper rests on this); change
 ``model.T`` (static input) or pass a ``[T', B, ...]`` input to deploy at another budget. In train
 mode this does not hold (BN batch statistics span all T·B rows).
 """
@@ -35,11 +43,12 @@ from typing import Any, Sequence
 
 import torch
 import torch.nn as nn
+from timm.models import generate_default_cfgs
 
 from ..neurons import LIFSettings, lif_from_flat_kwargs
 from . import register_unique
+from .helpers import TIMM_EXTRA_KWARGS, build_no_weights, cifar10_cfg, imagenet_cfg, seq_to_ann
 from .output import ModelOutput
-from .spikingformer import _TIMM_EXTRA_KWARGS, _seq
 
 __all__ = [
     "CIFAR_LIF",
@@ -50,15 +59,16 @@ __all__ = [
     "SpikingResNet",
 ]
 
-#: Neuron of the CIFAR/DVS configs of the released code (§1.1 table, "A CIFAR / DVS"):
-#: λ = 0.5 (τ = 2), no input decay, hard reset to 0, reset *not* detached, sigmoid α = 4.
+#: Neuron of the CIFAR/DVS configs of the released code (snn_temporal_decoupling_distillation:
+#: experiment/cifar/config/config.py@e3f5fd4 l.32–38, experiment/dvs/config/config.py@e3f5fd4
+#: l.30–35): λ = 0.5 (τ = 2), no input decay, hard reset to 0, reset *not* detached, sigmoid α = 4.
 CIFAR_LIF = LIFSettings(
     tau=2.0, decay_input=False, v_threshold=1.0, v_reset=0.0, detach_reset=False,
     surrogate="sigmoid", surrogate_alpha=4.0,
 )
 
-#: Neuron of the ImageNet config (§1.1 table, "A ImageNet"): λ = 0.2 (τ = 1.25), soft reset,
-#: reset not detached, otherwise as :data:`CIFAR_LIF`.
+#: Neuron of the ImageNet config (experiment/imagenet/config/config.py@e3f5fd4 l.32–37):
+#: λ = 0.2 (τ = 1.25), soft reset, reset not detached, otherwise as :data:`CIFAR_LIF`.
 IMAGENET_LIF = LIFSettings(
     tau=1.25, decay_input=False, v_threshold=1.0, v_reset=None, detach_reset=False,
     surrogate="sigmoid", surrogate_alpha=4.0,
@@ -66,7 +76,8 @@ IMAGENET_LIF = LIFSettings(
 
 
 class SpikingBasicBlock(nn.Module):
-    """Post-activation spiking BasicBlock (§1.3, "resnet18"): spikes in, spikes out.
+    """Post-activation spiking BasicBlock (``BasicBlock``, model/resnet.py@e3f5fd4 l.10–34):
+    spikes in, spikes out.
 
     ``[T, B, C_in, H, W]`` → ``[T, B, C_out, H/s, W/s]``::
 
@@ -94,13 +105,14 @@ class SpikingBasicBlock(nn.Module):
         self.spike2 = lif.build()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.spike1(_seq(lambda z: self.bn1(self.conv1(z)), x))
-        out = _seq(lambda z: self.bn2(self.conv2(z)), out) + _seq(self.shortcut, x)
+        out = self.spike1(seq_to_ann(lambda z: self.bn1(self.conv1(z)), x))
+        out = seq_to_ann(lambda z: self.bn2(self.conv2(z)), out) + seq_to_ann(self.shortcut, x)
         return self.spike2(out)
 
 
 class SpikingPreActBlock(nn.Module):
-    """Pre-activation spiking BasicBlock (§1.3, "preact_resnet34"): real in, real out.
+    """Pre-activation spiking BasicBlock (``BasicBlock``, model/preact_resnet.py@e3f5fd4 l.33–81):
+    real in, real out.
 
     ``[T, B, C_in, H, W]`` → ``[T, B, C_out, H/s, W/s]``::
 
@@ -127,9 +139,9 @@ class SpikingPreActBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = _seq(lambda z: self.bn1(self.conv1(z)), self.sn1(x))
-        out = _seq(lambda z: self.bn2(self.conv2(z)), self.sn2(out))
-        identity = x if self.downsample is None else _seq(self.downsample, x)
+        out = seq_to_ann(lambda z: self.bn1(self.conv1(z)), self.sn1(x))
+        out = seq_to_ann(lambda z: self.bn2(self.conv2(z)), self.sn2(out))
+        identity = x if self.downsample is None else seq_to_ann(self.downsample, x)
         return out + identity
 
 
@@ -183,7 +195,8 @@ class _SpikingNet(nn.Module):
         :class:`SpikingResNet`, the real-valued residual stream for :class:`SpikingPreActResNet`);
         ``stages``, the outputs of every stage but the last (layer1..layer3 for four stages),
         each averaged over T, ``[B, C_i, H_i, W_i]`` (where NeurIPS 2025's self-distillation
-        branches attach, spec-logitkd §4.1).
+        branches attach: ``ResNet.forward`` of enhanced-self-distillation-framework-for-snn:
+        model/resnet.py@d44e876 l.151–200).
 
         Raises:
             ValueError: bad input rank (see :meth:`encode`).
@@ -206,7 +219,11 @@ class _SpikingNet(nn.Module):
 
 
 class SpikingResNet(_SpikingNet):
-    """Post-activation spiking ResNet with the CIFAR stem (§1.3 "resnet18"/"resnet19").
+    """Post-activation spiking ResNet with the CIFAR stem (``ResNet``/``ResNet19``,
+    model/resnet.py@e3f5fd4 l.37–116).
+
+    Input ``[B, C, H, W]`` (repeated T times) or ``[T, B, C, H, W]``; output per-timestep logits
+    ``[T, B, K]``.
 
     Stem: conv3×3 stride 1 (no bias) → BN → LIF, no max-pool (``conv0`` = Sequential(conv, BN,
     LIF)). Stages of :class:`SpikingBasicBlock` (``layer1``, ``layer2``, ...). Head: global average
@@ -250,7 +267,7 @@ class SpikingResNet(_SpikingNet):
         **kwargs: Any,
     ):
         super().__init__()
-        lif = lif_from_flat_kwargs(lif, kwargs, type(self).__name__, ignore=_TIMM_EXTRA_KWARGS)
+        lif = lif_from_flat_kwargs(lif, kwargs, type(self).__name__, ignore=TIMM_EXTRA_KWARGS)
         layers, widths = tuple(int(n) for n in layers), tuple(int(w) for w in widths)
         strides = tuple(int(s) for s in strides) if strides is not None else (1,) + (2,) * (len(layers) - 1)
         if not layers or len(widths) != len(layers) or len(strides) != len(layers):
@@ -313,12 +330,16 @@ class SpikingResNet(_SpikingNet):
         earlier stages' outputs are appended to ``taps`` when it is a list."""
         x = self.encode(x)
         conv, bn, lif = self.conv0
-        x = lif(_seq(lambda z: bn(conv(z)), x))
+        x = lif(seq_to_ann(lambda z: bn(conv(z)), x))
         return self._run_stages(x, taps)
 
 
 class SpikingPreActResNet(_SpikingNet):
-    """Pre-activation spiking ResNet with the ImageNet stem (§1.3 "preact_resnet34").
+    """Pre-activation spiking ResNet with the ImageNet stem (``OnlineSpikingResNet`` built by
+    ``preact_resnet34``, model/preact_resnet.py@e3f5fd4 l.148–284, l.301).
+
+    Input ``[B, C, H, W]`` (repeated T times) or ``[T, B, C, H, W]``; output per-timestep logits
+    ``[T, B, K]``.
 
     Stem: conv7×7 stride 2 **with bias** → BN → MaxPool(3, 2, 1); no LIF (the first LIF is the
     first block's ``sn1``). Stages of :class:`SpikingPreActBlock` with widths w, 2w, 4w, 8w and
@@ -354,7 +375,7 @@ class SpikingPreActResNet(_SpikingNet):
         **kwargs: Any,
     ):
         super().__init__()
-        lif = lif_from_flat_kwargs(lif, kwargs, type(self).__name__, ignore=_TIMM_EXTRA_KWARGS)
+        lif = lif_from_flat_kwargs(lif, kwargs, type(self).__name__, ignore=TIMM_EXTRA_KWARGS)
         layers = tuple(int(n) for n in layers)
         if not layers or min(layers) < 1 or int(width) < 1:
             raise ValueError(f"layers must be non-empty and positive and width >= 1, got {layers}, {width}")
@@ -399,35 +420,28 @@ class SpikingPreActResNet(_SpikingNet):
     def forward_features(self, x: torch.Tensor, taps: list | None = None) -> torch.Tensor:
         """Real-valued layer-4 output ``[T, B, 8w, H/32, W/32]`` (7×7 for 224×224 input); the
         earlier stages' outputs are appended to ``taps`` when it is a list."""
-        x = _seq(lambda z: self.maxpool(self.bn1(self.conv1(z))), self.encode(x))
+        x = seq_to_ann(lambda z: self.maxpool(self.bn1(self.conv1(z))), self.encode(x))
         return self._run_stages(x, taps)
 
 
 # ----------------------------------------------------------------------------------------------
-# timm registration. No published weights exist for these models.
+# timm registration. No published weights exist for these models. The CIFAR default cfgs carry the
+# CIFAR-10 normalisation of the bkdsnn_cifar recipe (see helpers.cifar10_cfg for the logitkd std);
+# a DVS model is the same name with ``in_chans=2``.
 
+_ORIGIN = dict(origin_url="https://github.com/Intelli-Chip-Lab/snn_temporal_decoupling_distillation",
+               paper_ids="arXiv:2501.15925")
 
-def _finish(model: nn.Module, variant: str, img_size: int) -> nn.Module:
-    model.pretrained_cfg = model.default_cfg = {
-        "architecture": variant,
-        "num_classes": model.num_classes,
-        "input_size": (model.in_chans, img_size, img_size),
-        "url": "",
-    }
-    return model
-
-
-def _no_pretrained(variant: str, pretrained: bool) -> None:
-    if pretrained:
-        raise ValueError(
-            f"{variant}: no pretrained weights are published for this model; use pretrained=False "
-            "and load a checkpoint explicitly"
-        )
+default_cfgs = generate_default_cfgs({
+    "spiking_resnet18_cifar": cifar10_cfg(first_conv="conv0.0", classifier="classifier.0", **_ORIGIN),
+    "spiking_resnet19_cifar": cifar10_cfg(first_conv="conv0.0", classifier="classifier.2", **_ORIGIN),
+    "spiking_resnet34_cifar": cifar10_cfg(first_conv="conv0.0", classifier="classifier.0", **_ORIGIN),
+    "spiking_preact_resnet34_imagenet": imagenet_cfg(first_conv="conv1", classifier="fc", **_ORIGIN),
+})
 
 
 def _cifar(variant: str, pretrained: bool, config: dict[str, Any], kwargs: dict[str, Any]) -> SpikingResNet:
-    _no_pretrained(variant, pretrained)
-    return _finish(SpikingResNet(**{**config, **kwargs}), variant, 32)
+    return build_no_weights(SpikingResNet, variant, pretrained, **{**config, **kwargs})
 
 
 @register_unique
@@ -464,6 +478,5 @@ def spiking_preact_resnet34_imagenet(
 ) -> SpikingPreActResNet:
     """Spiking preact-ResNet-34 for ImageNet (7×7/2 stem with bias, max-pool, [3, 4, 6, 3]
     pre-activation blocks with conv biases): 21,806,184 params for K = 1000 at w = 64."""
-    _no_pretrained("spiking_preact_resnet34_imagenet", pretrained)
-    model = SpikingPreActResNet(**{"layers": (3, 4, 6, 3), "width": width, **kwargs})
-    return _finish(model, "spiking_preact_resnet34_imagenet", 224)
+    return build_no_weights(SpikingPreActResNet, "spiking_preact_resnet34_imagenet", pretrained,
+                            **{"layers": (3, 4, 6, 3), "width": width, **kwargs})

@@ -1,11 +1,16 @@
 """Spikingformer with the CML stem ("CML + Spikingformer") for 32×32 inputs (CIFAR-10/100).
 
-Written from spec-bkdsnn-cml §3.2–3.8 (CIFAR column). Layout conventions:
+Follows the CIFAR model of Spikingformer-CML: cifar10/model.py@8e51213 (``SpikingTokenizer``,
+``SpikingSelfAttention``, ``MLP``, ``SpikingTransformer``, ``vit_snn``), the code of Zhou et al.,
+"Enhancing the Performance of Transformer-based Spiking Neural Networks by SNN-optimized
+Downsampling with Precise Gradient Backpropagation" (arXiv 2305.05954). Layout conventions:
 
 * activations are ``[T, B, C, H, W]`` (time first); convolutions and batch norms act on the
-  flattened ``[T·B, ...]`` tensor, so BN statistics are shared over time steps (§3.1);
+  flattened ``[T·B, ...]`` tensor, so BN statistics are shared over time steps (every ``forward``
+  of cifar10/model.py@8e51213 calls its convs on ``x.flatten(0, 1)``);
 * every LIF is :class:`replicate.neurons.LIF` (multi-step, state reset per call);
-* the residual stream is real-valued: every branch is "LIF → conv → BN" and ends in BN (§3.5).
+* the residual stream is real-valued: every branch is "LIF → conv → BN" and ends in BN
+  (``SpikingTransformer.forward``, cifar10/model.py@8e51213 l.112–115).
 
 Parameter/attribute names follow the released CIFAR model (``patch_embed.proj1_conv``,
 ``block.0.attn.q_conv``, ``block.0.mlp.mlp1_conv``, ``head``, ...) and the 1×1 convs have the same
@@ -20,27 +25,24 @@ from typing import Any
 import torch
 import torch.nn as nn
 from timm.layers import trunc_normal_
+from timm.models import generate_default_cfgs
 
 from ..neurons import LIFSettings, lif_from_flat_kwargs
 from . import register_unique
+from .helpers import TIMM_EXTRA_KWARGS, build_no_weights, cifar10_cfg, seq_to_ann
 from .output import ModelOutput
 
 __all__ = ["CMLSpikingformer", "CMLTokenizer", "SpikingSelfAttention", "SpikingMLP", "SpikingBlock"]
 
-#: Fixed attention scale of Spikingformer (§3.3: 0.125 for every head size).
+#: Fixed attention scale of Spikingformer, whatever the head size
+#: (Spikingformer-CML: cifar10/model.py@8e51213 l.91, ``x = (attn @ v) * 0.125``).
 ATTN_SCALE = 0.125
-
-#: kwargs that ``timm.create_model`` adds on its own; accepted and ignored.
-_TIMM_EXTRA_KWARGS = ("pretrained_cfg", "pretrained_cfg_overlay", "cache_dir")
-
-def _seq(fn, x: torch.Tensor) -> torch.Tensor:
-    """Apply a per-sample module ``fn`` to ``[T, B, ...]`` by flattening T and B."""
-    y = fn(x.flatten(0, 1))
-    return y.reshape(x.shape[0], x.shape[1], *y.shape[1:])
 
 
 class CMLTokenizer(nn.Module):
-    """SPS stem with CML downsampling (§3.2 CIFAR column, §3.6).
+    """SPS stem with CML downsampling (``SpikingTokenizer``, Spikingformer-CML:
+    cifar10/model.py@8e51213 l.118–173): each max-pool acts on the BN output, before the next LIF,
+    which is CML's change to Spikingformer (arXiv 2305.05954).
 
     ``[T, B, C_in, H, W]`` (analog image) → real-valued ``[T, B, D, H/4, W/4]``.
 
@@ -82,16 +84,17 @@ class CMLTokenizer(nn.Module):
         self.proj4_bn = nn.BatchNorm2d(widths[5])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = _seq(lambda z: self.proj_bn(self.proj_conv(z)), x)
-        x = _seq(lambda z: self.proj1_bn(self.proj1_conv(z)), self.proj1_lif(x))
-        x = _seq(lambda z: self.proj2_mp(self.proj2_bn(self.proj2_conv(z))), self.proj2_lif(x))
-        x = _seq(lambda z: self.proj3_mp(self.proj3_bn(self.proj3_conv(z))), self.proj3_lif(x))
-        x = _seq(lambda z: self.proj4_bn(self.proj4_conv(z)), self.proj4_lif(x))
+        x = seq_to_ann(lambda z: self.proj_bn(self.proj_conv(z)), x)
+        x = seq_to_ann(lambda z: self.proj1_bn(self.proj1_conv(z)), self.proj1_lif(x))
+        x = seq_to_ann(lambda z: self.proj2_mp(self.proj2_bn(self.proj2_conv(z))), self.proj2_lif(x))
+        x = seq_to_ann(lambda z: self.proj3_mp(self.proj3_bn(self.proj3_conv(z))), self.proj3_lif(x))
+        x = seq_to_ann(lambda z: self.proj4_bn(self.proj4_conv(z)), self.proj4_lif(x))
         return x
 
 
 class SpikingSelfAttention(nn.Module):
-    """Spikingformer SSA branch (§3.3): ``[T, B, D, H, W]`` real → ``[T, B, D, H, W]`` real.
+    """Spikingformer SSA branch (``SpikingSelfAttention``, Spikingformer-CML: cifar10/model.py@8e51213
+    l.41–97): ``[T, B, D, H, W]`` real → ``[T, B, D, H, W]`` real.
 
     s = LIF(x); Q, K, V = LIF(BN1d(Conv1d_1×1(s))) (no conv bias); per head (channel c → head
     c // d) A = (Q Kᵀ) V · 0.125 (no softmax); a = LIF_{V_th=attn_v_threshold}(A);
@@ -127,18 +130,19 @@ class SpikingSelfAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t, b, c, h, w = x.shape
         s = self.proj_lif(x).flatten(3)  # [T, B, D, N] spikes
-        q = self._heads(self.q_lif(_seq(lambda z: self.q_bn(self.q_conv(z)), s)))
-        k = self._heads(self.k_lif(_seq(lambda z: self.k_bn(self.k_conv(z)), s)))
-        v = self._heads(self.v_lif(_seq(lambda z: self.v_bn(self.v_conv(z)), s)))
+        q = self._heads(self.q_lif(seq_to_ann(lambda z: self.q_bn(self.q_conv(z)), s)))
+        k = self._heads(self.k_lif(seq_to_ann(lambda z: self.k_bn(self.k_conv(z)), s)))
+        v = self._heads(self.v_lif(seq_to_ann(lambda z: self.v_bn(self.v_conv(z)), s)))
         a = (q @ k.transpose(-1, -2)) @ v * self.scale  # [T, B, h, N, d]
         a = a.transpose(-1, -2).reshape(t, b, c, h * w)  # merge heads back to channels
         a = self.attn_lif(a)
-        out = _seq(lambda z: self.proj_bn(self.proj_conv(z)), a)
+        out = seq_to_ann(lambda z: self.proj_bn(self.proj_conv(z)), a)
         return out.reshape(t, b, c, h, w)
 
 
 class SpikingMLP(nn.Module):
-    """MLP branch (§3.4): BN(Conv1×1_{hid→D}(LIF(BN(Conv1×1_{D→hid}(LIF(x)))))), convs with bias.
+    """MLP branch (``MLP``, Spikingformer-CML: cifar10/model.py@8e51213 l.12–38):
+    BN(Conv1×1_{hid→D}(LIF(BN(Conv1×1_{D→hid}(LIF(x)))))), convs with bias.
 
     ``[T, B, D, H, W]`` → ``[T, B, D, H, W]``; no LIF at the end.
     """
@@ -153,12 +157,13 @@ class SpikingMLP(nn.Module):
         self.mlp2_bn = nn.BatchNorm2d(dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = _seq(lambda z: self.mlp1_bn(self.mlp1_conv(z)), self.mlp1_lif(x))
-        return _seq(lambda z: self.mlp2_bn(self.mlp2_conv(z)), self.mlp2_lif(x))
+        x = seq_to_ann(lambda z: self.mlp1_bn(self.mlp1_conv(z)), self.mlp1_lif(x))
+        return seq_to_ann(lambda z: self.mlp2_bn(self.mlp2_conv(z)), self.mlp2_lif(x))
 
 
 class SpikingBlock(nn.Module):
-    """``x ← x + SSA(x); x ← x + MLP(x)`` on the real-valued stream ``[T, B, D, H, W]`` (§3.5).
+    """``x ← x + SSA(x); x ← x + MLP(x)`` on the real-valued stream ``[T, B, D, H, W]``
+    (``SpikingTransformer``, Spikingformer-CML: cifar10/model.py@8e51213 l.100–115).
 
     ``norm1``/``norm2`` (only with ``keep_unused_norms``) are never called, as in the original.
     """
@@ -186,7 +191,11 @@ class SpikingBlock(nn.Module):
 
 
 class CMLSpikingformer(nn.Module):
-    """CML + Spikingformer for CIFAR (spec-bkdsnn-cml §3.2–3.8).
+    """CML + Spikingformer for CIFAR (``vit_snn``, Spikingformer-CML: cifar10/model.py@8e51213
+    l.177–231).
+
+    Input ``[B, C_in, H, W]`` (repeated T times) or ``[T, B, C_in, H, W]``; output per-timestep
+    logits ``[T, B, K]``.
 
     Args:
         num_classes: K (0 → no head; "logits" are then the pooled features).
@@ -198,7 +207,8 @@ class CMLSpikingformer(nn.Module):
         mlp_ratio: MLP hidden width / D (4).
         T: time steps used when the input is a static image (direct encoding, repeated T times).
         lif: neuron settings for every LIF (default: τ 2, decay_input, V_th 1, hard reset 0,
-            detach_reset, sigmoid α 4 — §3.1).
+            detach_reset, sigmoid α 4 — ``MultiStepLIFNode(tau=2.0, detach_reset=True)`` with
+            spikingjelly's other defaults, Spikingformer-CML: cifar10/model.py@8e51213 l.17).
         attn_v_threshold: threshold of ``attn_lif`` after (QKᵀ)V (0.5).
         keep_unused_norms: also create the never-used ``norm1``/``norm2`` LayerNorms per block
             (only for strict loading of released state_dicts; +4·D params per block).
@@ -227,7 +237,7 @@ class CMLSpikingformer(nn.Module):
         **kwargs: Any,
     ):
         super().__init__()
-        lif = lif_from_flat_kwargs(lif, kwargs, "CMLSpikingformer", ignore=_TIMM_EXTRA_KWARGS)
+        lif = lif_from_flat_kwargs(lif, kwargs, "CMLSpikingformer", ignore=TIMM_EXTRA_KWARGS)
         if embed_dim % 8:
             raise ValueError(f"embed_dim {embed_dim} must be divisible by 8 (stem widths D/8, D/4, D/2)")
         if embed_dim % num_heads:
@@ -258,7 +268,8 @@ class CMLSpikingformer(nn.Module):
 
     @staticmethod
     def _init_weights(m: nn.Module) -> None:
-        # convs/BN keep PyTorch defaults (§3.5); Linear: trunc-normal std .02, bias 0.
+        # convs/BN keep PyTorch defaults; Linear: trunc-normal std .02, bias 0 (``vit_snn._init_weights``,
+        # Spikingformer-CML: cifar10/model.py@8e51213 l.209–216).
         if isinstance(m, nn.Linear):
             trunc_normal_(m.weight, std=0.02)
             if m.bias is not None:
@@ -302,7 +313,10 @@ class CMLSpikingformer(nn.Module):
         The prediction is ``logits.mean(0)``; since the head is linear it equals the original
         ``head(mean_T mean_tokens x)``. With ``return_feature=True`` returns
         ``ModelOutput(logits [T, B, K], feature [B, D, H/4, W/4])``, the last block's output
-        averaged over T (BKD student feature, spec-bkdsnn-cml §1.2).
+        averaged over T: the BKD student feature, "the feature map right before the last layer"
+        (BKDSNN, ECCV 2024, arXiv 2407.09083, abstract), which ``forward_features(x,
+        return_inter=True)`` returns as ``x.mean(0)`` in BKDSNN: Spikingformer-CML/imagenet/model.py@dd6bd53
+        l.234–256.
         """
         feat = self.forward_features(x)
         logits = self.forward_head(feat)
@@ -312,23 +326,28 @@ class CMLSpikingformer(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------
-# timm registration. No published weights exist for these CIFAR models.
+# timm registration. No published weights exist for these CIFAR models; the default cfgs (filed by
+# ``register_model`` under each name) carry the CIFAR-10 input size and normalisation.
+
+
+def _cfg(**kwargs: Any) -> dict[str, Any]:
+    return cifar10_cfg(
+        first_conv="patch_embed.proj_conv", classifier="head",
+        origin_url="https://github.com/zhouchenlin2096/Spikingformer-CML", paper_ids="arXiv:2305.05954",
+        **kwargs,
+    )
+
+
+default_cfgs = generate_default_cfgs({
+    "cml_spikingformer_cifar": _cfg(),
+    "cml_spikingformer_4_256_cifar": _cfg(),
+    "cml_spikingformer_2_384_cifar": _cfg(),
+    "cml_spikingformer_4_384_cifar": _cfg(),
+})
 
 
 def _create(variant: str, pretrained: bool, defaults: dict[str, Any], kwargs: dict[str, Any]):
-    if pretrained:
-        raise ValueError(
-            f"{variant}: no pretrained weights are published for this model; use pretrained=False "
-            "and load a checkpoint explicitly"
-        )
-    model = CMLSpikingformer(**{**defaults, **kwargs})
-    model.pretrained_cfg = model.default_cfg = {
-        "architecture": variant,
-        "num_classes": model.num_classes,
-        "input_size": (model.in_chans, model.img_size, model.img_size),
-        "url": "",
-    }
-    return model
+    return build_no_weights(CMLSpikingformer, variant, pretrained, **{**defaults, **kwargs})
 
 
 @register_unique
@@ -339,7 +358,9 @@ def cml_spikingformer_cifar(pretrained: bool = False, **kwargs: Any) -> CMLSpiki
 
 @register_unique
 def cml_spikingformer_4_256_cifar(pretrained: bool = False, **kwargs: Any) -> CMLSpikingformer:
-    """CML + Spikingformer-4-256 (CIFAR; 16 heads): 4,152,106 params for K = 10 (§3.8)."""
+    """CML + Spikingformer-4-256 (CIFAR; 16 heads as in BKDSNN:
+    Spikingformer-CML/cifar10/config/baseline/vit-ti.yml@dd6bd53): 4,152,106 params for K = 10
+    (README of Spikingformer-CML@8e51213: 4.15M)."""
     return _create(
         "cml_spikingformer_4_256_cifar", pretrained, dict(embed_dim=256, depth=4, num_heads=16), kwargs
     )
@@ -347,7 +368,9 @@ def cml_spikingformer_4_256_cifar(pretrained: bool = False, **kwargs: Any) -> CM
 
 @register_unique
 def cml_spikingformer_2_384_cifar(pretrained: bool = False, **kwargs: Any) -> CMLSpikingformer:
-    """CML + Spikingformer-2-384 (CIFAR; 12 heads): 5,762,746 params for K = 10 (§3.8)."""
+    """CML + Spikingformer-2-384 (CIFAR; 12 heads as in BKDSNN:
+    Spikingformer-CML/cifar10/config/mixed/vit-st-mixed.yml@dd6bd53): 5,762,746 params for K = 10
+    (README of Spikingformer-CML@8e51213: 5.76M)."""
     return _create(
         "cml_spikingformer_2_384_cifar", pretrained, dict(embed_dim=384, depth=2, num_heads=12), kwargs
     )
@@ -355,8 +378,10 @@ def cml_spikingformer_2_384_cifar(pretrained: bool = False, **kwargs: Any) -> CM
 
 @register_unique
 def cml_spikingformer_4_384_cifar(pretrained: bool = False, **kwargs: Any) -> CMLSpikingformer:
-    """CML + Spikingformer-4-384 (CIFAR; 12 heads, the CIFAR-100 configs use 8): 9,320,122
-    params for K = 10 (§3.8)."""
+    """CML + Spikingformer-4-384 (CIFAR; 12 heads, Spikingformer-CML: cifar10/cifar10.yml@8e51213;
+    its cifar100/cifar100.yml uses 8): 9,320,122 params for K = 10 (README of Spikingformer-CML@8e51213:
+    9.32M; with the unused LayerNorms 9,326,266, the count printed in its
+    origin_logs/cifar10/CML-Spikingformer-cifar10.text l.3)."""
     return _create(
         "cml_spikingformer_4_384_cifar", pretrained, dict(embed_dim=384, depth=4, num_heads=12), kwargs
     )

@@ -1,16 +1,25 @@
-"""The training engine: ``run(config) -> record``.
+"""The training engine: ``run(config) -> record``, in small steps.
 
-Order of work: validate everything that can fail cheaply (device, data, teacher weights) before
-any training; build model, distiller and optimiser; resume from ``last.pt`` if a previous
-attempt was interrupted; train epoch by epoch (tqdm, NaN guard, per-epoch curve on a fixed test
-subset, atomic checkpoint); evaluate on the full test set; write the record atomically.
+1. :func:`preflight`: every cheap check (device, data, teacher weights) before any compute.
+2. :func:`build`: data, model, teacher, distiller (by name, from the registry), optimiser,
+   scheduler, loader: a :class:`Run`.
+3. :func:`resume`: continue from ``last.pt`` if an earlier attempt of the same hash was cut short.
+4. :func:`train_one_epoch` then :func:`end_epoch` (curve top-1 on a fixed test subset, atomic
+   checkpoint) for every remaining epoch.
+5. :func:`make_record`: final top-1 on the test set, top-1 at every T' ≤ T, provenance; written
+   atomically.
+
+The engine knows no method and no model class: distillers come from
+:mod:`replicate.distill.registry`, training steps from :data:`~replicate.train.steps.TRAIN_STEPS`.
 """
 from __future__ import annotations
 
 import random
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import timm
@@ -21,10 +30,10 @@ from tqdm import tqdm
 from .. import data as data_mod
 from .. import provenance
 from ..config import Config
-from ..distill import build_distiller
+from ..distill import registry
 from ..results import SCHEMA_VERSION, checkpoint_dir, read_record, record_path, write_record
 from . import checkpoint as ckpt
-from .evaluate import evaluate, forward_output, resize
+from .evaluate import evaluate
 from .optim import build_mixup, build_optimizer, build_scheduler, mixup_active
 from .steps import TRAIN_STEPS, StepContext
 
@@ -67,7 +76,7 @@ def check_teacher(cfg: Config) -> Path | None:
     if not path.is_file():
         raise TeacherNotFoundError(
             f"teacher weights for row {cfg.teacher_row!r} ({cfg.profile}, hash {cfg.teacher_hash}) "
-            f"not found at {path}: run `replicate batch --rows {cfg.teacher_row} --profile "
+            f"not found at {path}: run `replicate run {cfg.teacher_row} --profile "
             f"{cfg.profile} --out {cfg.out_dir}` first, or pass teacher_checkpoint=<path>")
     return path
 
@@ -110,6 +119,189 @@ def _overrides(cfg: Config) -> dict | None:
         return None
 
 
+@dataclass
+class Run:
+    """Everything a training run holds while it trains (built by :func:`build`)."""
+
+    cfg: Config
+    data: Any
+    model: torch.nn.Module
+    distiller: torch.nn.Module | None
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    loader: DataLoader
+    generator: torch.Generator
+    mixup: Any
+    step: Any
+    ctx: StepContext
+    #: raise KeyboardInterrupt after this many optimiser steps of this call (tests: a killed run)
+    interrupt_after: int | None = None
+    steps_done: int = 0
+
+    @property
+    def epochs(self) -> int:
+        return self.cfg.epochs + self.cfg.cooldown_epochs
+
+    @property
+    def ck_dir(self) -> Path:
+        return checkpoint_dir(self.cfg.out_dir, self.cfg.hash)
+
+
+@dataclass
+class Progress:
+    """Where a run stands: the next epoch, the curves so far, the wall time of earlier attempts."""
+
+    start_epoch: int = 0
+    curves: list[dict] = field(default_factory=list)
+    prior_wall: float = 0.0
+    resumed_from: int | None = None
+
+
+def build_distiller(cfg: Config, model: torch.nn.Module, teacher: torch.nn.Module | None,
+                    data: Any, device: torch.device) -> torch.nn.Module | None:
+    """The configured distiller (``None`` for ``distill='none'``), built by its registered
+    ``from_config`` with a two-image probe batch from the curve subset."""
+    if cfg.distill == registry.NONE:
+        return None
+    ctx = registry.BuildContext(student=model, teacher=teacher, probe=data.curve_x[:2].to(device),
+                                num_classes=data.num_classes, img_size=cfg.img_size,
+                                teacher_img_size=cfg.teacher_img_size)
+    return registry.build(cfg, ctx).to(device)
+
+
+def build(cfg: Config) -> Run:
+    """Decode the data, seed, and build model, teacher, distiller, optimiser and schedule.
+
+    Raises:
+        ValueError: the train subset is smaller than one batch.
+        TeacherNotFoundError: the teacher's weights are missing.
+    """
+    device = torch.device(cfg.device)
+    data = data_mod.build(cfg)
+    _seed_everything(cfg.seed)
+    model = build_model(cfg, data.num_classes).to(device)
+    teacher = load_teacher(cfg, data.num_classes).to(device) if cfg.needs_teacher else None
+    distiller = build_distiller(cfg, model, teacher, data, device)
+    trainable = torch.nn.ModuleList([model] + ([distiller] if distiller is not None else []))
+    optimizer = build_optimizer(cfg, trainable)
+    g = torch.Generator()
+    loader = DataLoader(data.train, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
+                        num_workers=cfg.num_workers, generator=g)
+    if len(loader) == 0:
+        raise ValueError(f"train_subset {len(data.train)} is smaller than batch_size {cfg.batch_size}")
+    return Run(cfg=cfg, data=data, model=model, distiller=distiller, optimizer=optimizer,
+               scheduler=build_scheduler(cfg, optimizer, len(loader)), loader=loader, generator=g,
+               mixup=build_mixup(cfg, data.num_classes), step=TRAIN_STEPS[cfg.train_step],
+               ctx=StepContext(model, distiller, teacher, cfg.img_size, cfg.teacher_img_size))
+
+
+def resume(r: Run) -> Progress:
+    """Load ``last.pt`` of this config hash, if any: weights, optimiser, schedule, RNG, curves."""
+    path = r.ck_dir / "last.pt"
+    if not path.is_file():
+        return Progress()
+    state = ckpt.load(path)
+    if state["config_hash"] != r.cfg.hash:
+        return Progress()
+    r.model.load_state_dict(state["model"])
+    if r.distiller is not None:
+        r.distiller.load_state_dict(state["distiller"])
+    r.optimizer.load_state_dict(state["optimizer"])
+    r.scheduler.load_state_dict(state["scheduler"])
+    ckpt.set_rng_state(state["rng"])
+    start = state["epoch"] + 1
+    return Progress(start_epoch=start, curves=state["curves"], prior_wall=state["wall_s"],
+                    resumed_from=start)
+
+
+def train_one_epoch(r: Run, epoch: int) -> dict[str, float]:
+    """One pass over the shuffled train set; returns the sum of every loss term over its steps.
+
+    Raises:
+        FloatingPointError: the loss became NaN or infinite (the step and its terms are named).
+    """
+    cfg, ipe = r.cfg, len(r.loader)
+    r.generator.manual_seed(cfg.seed * 100_003 + epoch)  # the epoch's shuffle, independent of history
+    r.mixup.mixup_enabled = mixup_active(cfg, epoch)
+    r.model.train()
+    if r.distiller is not None:
+        r.distiller.train()
+    sums: dict[str, float] = {}
+    bar = tqdm(r.loader, desc=f"{cfg.row} s{cfg.seed} epoch {epoch + 1}/{r.epochs}",
+               disable=not cfg.progress, file=sys.stderr, mininterval=15, leave=False)
+    device = torch.device(cfg.device)
+    for i, (x, y) in enumerate(bar):
+        x, target = r.mixup(x.to(device), y.to(device))
+        terms = r.step(r.ctx, x, target)
+        loss = sum(terms.values())
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"non-finite loss at epoch {epoch + 1}, step {i + 1}: "
+                f"{ {k: float(v.detach()) for k, v in terms.items()} }")
+        r.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        r.optimizer.step()
+        r.scheduler.step_update(epoch * ipe + i + 1)
+        for k, v in terms.items():
+            sums[k] = sums.get(k, 0.0) + float(v.detach())
+        r.steps_done += 1
+        if r.interrupt_after is not None and r.steps_done >= r.interrupt_after:
+            raise KeyboardInterrupt(f"test interrupt after {r.steps_done} steps")
+    return sums
+
+
+def end_epoch(r: Run, epoch: int, sums: dict[str, float], prog: Progress, t0: float) -> dict:
+    """Curve top-1 on the fixed test subset, the epoch's curve row, an atomic ``last.pt``."""
+    cfg, ipe = r.cfg, len(r.loader)
+    ev = evaluate(r.model, r.data.curve_x, r.data.curve_y, batch_size=cfg.eval_batch_size,
+                  device=cfg.device, img_size=cfg.img_size)
+    row = {"epoch": epoch + 1, "lr": r.optimizer.param_groups[0]["lr"],
+           "mixup": r.mixup.mixup_enabled, "curve_top1": ev["top1"],
+           "mean_firing_rate": ev["mean_firing_rate"],
+           "train_loss": sum(sums.values()) / ipe,
+           **{f"train_{k}": v / ipe for k, v in sums.items()}}
+    prog.curves.append(row)
+    wall = prog.prior_wall + time.time() - t0
+    ckpt.save(r.ck_dir / "last.pt", {
+        "config_hash": cfg.hash, "epoch": epoch, "model": r.model.state_dict(),
+        "distiller": r.distiller.state_dict() if r.distiller is not None else None,
+        "optimizer": r.optimizer.state_dict(), "scheduler": r.scheduler.state_dict(),
+        "rng": ckpt.rng_state(), "curves": prog.curves, "wall_s": wall})
+    if cfg.progress:
+        print(f"[{cfg.row} seed {cfg.seed}] epoch {epoch + 1}/{r.epochs} "
+              f"loss {row['train_loss']:.4f} curve top-1 {ev['top1']:.2f}% "
+              f"({wall:.0f} s)", file=sys.stderr, flush=True)
+    return row
+
+
+def make_record(r: Run, prog: Progress, started: float, t0: float) -> dict:
+    """Evaluate on the final test set, save ``model.pt`` and return the run's record."""
+    cfg, data = r.cfg, r.data
+    final = evaluate(r.model, data.final_x, data.final_y, batch_size=cfg.eval_batch_size,
+                     device=cfg.device, img_size=cfg.img_size)
+    ckpt.save(r.ck_dir / "model.pt", r.model.state_dict())
+    curves = prog.curves
+    best = max(curves, key=lambda c: c["curve_top1"])
+    metrics = {
+        "top1": final["top1"], "final_test_size": len(data.final_y),
+        "last_curve_top1": curves[-1]["curve_top1"], "best_curve_top1": best["curve_top1"],
+        "best_epoch": best["epoch"], "curve_test_size": len(data.curve_y),
+        "mean_firing_rate": final["mean_firing_rate"], "firing_rates": final["firing_rates"],
+        "prefix_top1": final["prefix_top1"],
+        "params": sum(p.numel() for p in r.model.parameters()),
+        "distill_params": sum(p.numel() for p in r.distiller.parameters()) if r.distiller else 0,
+    }
+    return {
+        "schema": SCHEMA_VERSION, "row": cfg.row, "profile": cfg.profile, "seed": cfg.seed,
+        "config_hash": cfg.hash, "config": cfg.to_dict(), "overrides": _overrides(cfg),
+        "metrics": metrics, "curves": curves, "data": data.provenance,
+        "provenance": {**provenance.collect(cfg.device),
+                       "wall_time_s": prog.prior_wall + time.time() - started,
+                       "train_wall_time_s": prog.prior_wall + time.time() - t0,
+                       "resumed_from_epoch": prog.resumed_from, "finished_unix": time.time()},
+    }
+
+
 def run(cfg: Config, *, force: bool = False, _interrupt_after_steps: int | None = None) -> dict:
     """Train ``cfg`` to completion (resuming if interrupted) and return its record.
 
@@ -122,141 +314,19 @@ def run(cfg: Config, *, force: bool = False, _interrupt_after_steps: int | None 
         FloatingPointError: the loss became NaN or infinite (the step and its terms are named).
     """
     preflight(cfg)
-    h = cfg.hash
-    rec_path = record_path(cfg.out_dir, cfg.row, cfg.profile, cfg.seed, h)
+    rec_path = record_path(cfg.out_dir, cfg.row, cfg.profile, cfg.seed, cfg.hash)
     if rec_path.is_file() and not force:
         return read_record(rec_path)
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
-    device = torch.device(cfg.device)
-    ck_dir = checkpoint_dir(cfg.out_dir, h)
     started = time.time()
-
-    data = data_mod.build(cfg)
-    _seed_everything(cfg.seed)
-    model = build_model(cfg, data.num_classes).to(device)
-    teacher = distiller = None
-    if cfg.distill != "none":
-        teacher = load_teacher(cfg, data.num_classes).to(device) if cfg.needs_teacher else None
-        s_ch = t_ch = None
-        pooled = True
-        if cfg.distill in ("bkd", "mixed"):  # feature distillers: probe both feature shapes
-            model.eval()  # the shape probe must not touch BN running statistics
-            probe = data.curve_x[:2].to(device)
-            with torch.no_grad():
-                s_feat = forward_output(model, resize(probe, cfg.img_size), True).feature
-                t_feat = forward_output(teacher, resize(probe, cfg.teacher_img_size), True).feature
-            s_ch, t_ch, pooled = s_feat.shape[1], t_feat.shape[1], t_feat.dim() == 2
-        esd = {}
-        if cfg.distill == "esd":  # NeurIPS 2025 branches on every stage but the last
-            from ..models.spiking_resnet import SpikingPreActResNet
-            esd = dict(stage_channels=tuple(model.widths[:-1]), num_features=model.num_features,
-                       num_classes=data.num_classes, esd_alpha=cfg.esd_alpha, esd_beta=cfg.esd_beta,
-                       esd_pool=cfg.esd_pool, esd_teacher=cfg.esd_teacher,
-                       std_blocks=isinstance(model, SpikingPreActResNet))  # ImageNet branches
-        distiller = build_distiller(
-            cfg.distill, student_channels=s_ch, teacher_channels=t_ch, mask_ratio=cfg.bkd_mask_ratio,
-            alpha=cfg.bkd_alpha, temperature=cfg.kd_temperature, weight=cfg.kd_weight, pooled=pooled,
-            twkl_alpha=cfg.twkl_alpha, twsd_beta=cfg.twsd_beta, self_teacher=cfg.self_teacher, **esd)
-        distiller.to(device)
-    trainable = torch.nn.ModuleList([model] + ([distiller] if distiller is not None else []))
-    optimizer = build_optimizer(cfg, trainable)
-    g = torch.Generator()
-    loader = DataLoader(data.train, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
-                        num_workers=cfg.num_workers, generator=g)
-    ipe = len(loader)
-    if ipe == 0:
-        raise ValueError(f"train_subset {len(data.train)} is smaller than batch_size {cfg.batch_size}")
-    scheduler = build_scheduler(cfg, optimizer, ipe)
-    mixup = build_mixup(cfg, data.num_classes)
-    step_fn = TRAIN_STEPS[cfg.train_step]
-    ctx = StepContext(model, distiller, teacher, cfg.img_size, cfg.teacher_img_size)
-
-    start_epoch, curves, prior_wall = 0, [], 0.0
-    resumed_from = None
-    if (ck_dir / "last.pt").is_file():
-        state = ckpt.load(ck_dir / "last.pt")
-        if state["config_hash"] == h:
-            model.load_state_dict(state["model"])
-            if distiller is not None:
-                distiller.load_state_dict(state["distiller"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            ckpt.set_rng_state(state["rng"])
-            start_epoch, curves, prior_wall = state["epoch"] + 1, state["curves"], state["wall_s"]
-            resumed_from = start_epoch
-
-    total_epochs = cfg.epochs + cfg.cooldown_epochs
-    steps_done = 0
+    r = build(cfg)
+    r.interrupt_after = _interrupt_after_steps
+    prog = resume(r)
     t0 = time.time()
-    for epoch in range(start_epoch, total_epochs):
-        g.manual_seed(cfg.seed * 100_003 + epoch)  # the epoch's shuffle, independent of history
-        mixup.mixup_enabled = mixup_active(cfg, epoch)
-        model.train()
-        if distiller is not None:
-            distiller.train()
-        sums: dict[str, float] = {}
-        bar = tqdm(loader, desc=f"{cfg.row} s{cfg.seed} epoch {epoch + 1}/{total_epochs}",
-                   disable=not cfg.progress, file=sys.stderr, mininterval=15, leave=False)
-        for i, (x, y) in enumerate(bar):
-            x, y = x.to(device), y.to(device)
-            x, target = mixup(x, y)
-            terms = step_fn(ctx, x, target)
-            loss = sum(terms.values())
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"non-finite loss at epoch {epoch + 1}, step {i + 1}: "
-                    f"{ {k: float(v.detach()) for k, v in terms.items()} }")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step_update(epoch * ipe + i + 1)
-            for k, v in terms.items():
-                sums[k] = sums.get(k, 0.0) + float(v.detach())
-            steps_done += 1
-            if _interrupt_after_steps is not None and steps_done >= _interrupt_after_steps:
-                raise KeyboardInterrupt(f"test interrupt after {steps_done} steps")
-        ev = evaluate(model, data.curve_x, data.curve_y, batch_size=cfg.eval_batch_size,
-                      device=cfg.device, img_size=cfg.img_size)
-        row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"],
-               "mixup": mixup.mixup_enabled, "curve_top1": ev["top1"],
-               "mean_firing_rate": ev["mean_firing_rate"],
-               "train_loss": sum(sums.values()) / ipe,
-               **{f"train_{k}": v / ipe for k, v in sums.items()}}
-        curves.append(row)
-        wall = prior_wall + time.time() - t0
-        ckpt.save(ck_dir / "last.pt", {
-            "config_hash": h, "epoch": epoch, "model": model.state_dict(),
-            "distiller": distiller.state_dict() if distiller is not None else None,
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "rng": ckpt.rng_state(), "curves": curves, "wall_s": wall})
-        if cfg.progress:
-            print(f"[{cfg.row} seed {cfg.seed}] epoch {epoch + 1}/{total_epochs} "
-                  f"loss {row['train_loss']:.4f} curve top-1 {ev['top1']:.2f}% "
-                  f"({wall:.0f} s)", file=sys.stderr, flush=True)
-
-    final = evaluate(model, data.final_x, data.final_y, batch_size=cfg.eval_batch_size,
-                     device=cfg.device, img_size=cfg.img_size)
-    ckpt.save(ck_dir / "model.pt", model.state_dict())
-    best = max(curves, key=lambda r: r["curve_top1"])
-    train_wall = prior_wall + time.time() - t0
-    record = {
-        "schema": SCHEMA_VERSION, "row": cfg.row, "profile": cfg.profile, "seed": cfg.seed,
-        "config_hash": h, "config": cfg.to_dict(), "overrides": _overrides(cfg),
-        "metrics": {
-            "top1": final["top1"], "final_test_size": len(data.final_y),
-            "last_curve_top1": curves[-1]["curve_top1"], "best_curve_top1": best["curve_top1"],
-            "best_epoch": best["epoch"], "curve_test_size": len(data.curve_y),
-            "mean_firing_rate": final["mean_firing_rate"], "firing_rates": final["firing_rates"],
-            "prefix_top1": final["prefix_top1"],
-            "params": sum(p.numel() for p in model.parameters()),
-            "distill_params": sum(p.numel() for p in distiller.parameters()) if distiller else 0,
-        },
-        "curves": curves, "data": data.provenance,
-        "provenance": {**provenance.collect(cfg.device),
-                       "wall_time_s": prior_wall + time.time() - started,
-                       "train_wall_time_s": train_wall, "resumed_from_epoch": resumed_from,
-                       "finished_unix": time.time()},
-    }
+    for epoch in range(prog.start_epoch, r.epochs):
+        sums = train_one_epoch(r, epoch)
+        end_epoch(r, epoch, sums, prog, t0)
+    record = make_record(r, prog, started, t0)
     write_record(rec_path, record)
     return record

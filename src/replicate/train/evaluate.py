@@ -21,7 +21,11 @@ def resize(x: torch.Tensor, size: int | None) -> torch.Tensor:
 def forward_output(model: torch.nn.Module, x: torch.Tensor, need_feature: bool,
                    need_stages: bool = False) -> ModelOutput:
     """``ModelOutput`` of ``model`` on ``x``: replicate's models natively, timm models through
-    ``forward_features`` + ``forward_head(pre_logits=True)`` (the pre-logits vector, BKDSNN spec §1.4).
+    ``forward_features`` + ``forward_head(pre_logits=True)`` (the pre-logits vector: BKDSNN's
+    teacher feature is a ``Bs*D`` vector, ``BRDLoss.forward()`` in
+    ``Spikingformer-CML/imagenet/loss.py``@dd6bd53 of
+    github.com/Intelligent-Computing-Research-Group/BKDSNN; the patched timm forward that produced
+    it is not in that repository, so which vector it was is our reading).
 
     Raises:
         ValueError: ``need_stages`` for a model that cannot return its stages.

@@ -1,7 +1,10 @@
 """Optimiser, learning-rate schedule and batch-level mixup, built from the config with timm.
 
 The schedule is stepped per iteration; warm-up and the mixup switch-off are fractions of the run
-(BKDSNN spec §2.1: 20 of 400 epochs = 5 %, mixup off at epoch 200 of 400 = 50 %), so a short
+(BKDSNN CIFAR recipe, ``warmup_epochs: 20``, ``epochs: 400``, ``mixup_off_epoch: 200`` in
+``Spikingformer-CML/cifar10/config/mixed/vit-st-mixed.yml`` of
+github.com/Intelligent-Computing-Research-Group/BKDSNN at commit dd6bd53: 20 of 400 epochs = 5 %,
+mixup off at epoch 200 of 400 = 50 %), so a short
 ``cpu`` run keeps the published schedule's shape. After the cosine, ``cooldown_epochs`` run at
 ``min_lr`` (timm's behaviour past ``t_initial``).
 """

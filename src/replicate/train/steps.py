@@ -38,7 +38,7 @@ def _distill_terms(ctx: StepContext, out, x: torch.Tensor, target: torch.Tensor,
 
 def bptt_step(ctx: StepContext, x: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
     """Surrogate-gradient BPTT through all T steps: CE of the T-mean logits against the (mixed,
-    smoothed) soft target ``[B, K]``, plus the distiller's terms (BKDSNN spec §1.7). A distiller
+    smoothed) soft target ``[B, K]``, plus the distiller's terms (BKDSNN ``Spikingformer-CML/imagenet/train.py``@dd6bd53, ``train_one_epoch_distillation()``). A distiller
     with ``replaces_ce = True`` supplies the CE term itself."""
     need_feature = ctx.distiller is not None and ctx.distiller.needs_feature
     need_stages = getattr(ctx.distiller, "needs_stages", False)
@@ -51,7 +51,7 @@ def bptt_step(ctx: StepContext, x: torch.Tensor, target: torch.Tensor) -> dict[s
 
 
 def rate_bp_step(ctx: StepContext, x: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Rate-based backpropagation (spec-logitkd §3.1–3.4, :mod:`replicate.ratebp`).
+    """Rate-based backpropagation (Yu et al., NeurIPS 2024, arXiv 2410.11488; :mod:`replicate.ratebp`).
 
     A no-grad T-step spike pass records firing rates, eligibilities and BN statistics; one
     time-collapsed rate pass on the time-mean input ``[1, B, ...]`` gives the logits z̄ ``[1, B, K]``
