@@ -159,3 +159,14 @@ def test_notebook_records_a_papermill_override_and_serves_teachers(tmp_path, dat
     nb = (tmp_path / "student.ipynb").read_text()
     assert "image/png" in nb and "registered records" in nb  # the learning curve and the comparison
     assert not list((REPO / "notebooks").glob("out"))  # nothing written beside the notebook
+
+
+def test_every_committed_record_rehashes_to_its_file_name():
+    """The refactor changed no hashed field: each committed record's own config, read back into
+    today's Config, hashes to the hash in its file name and in the record."""
+    paths = sorted((REPO / "results" / "records").glob("*/*/*.json"))
+    assert len(paths) >= 50
+    for path in paths:
+        rec = json.loads(path.read_text())
+        cfg = Config(**rec["config"])
+        assert cfg.hash == rec["config_hash"] == path.stem.split("-", 1)[1], path

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from replicate.distill import registry
 from replicate.distill.registry import register_distiller
 from replicate.distill.temporal import _labels, kd_divergence, self_teacher
 from replicate.distill.wsld import as_soft_target
@@ -366,19 +367,11 @@ class ESD(nn.Module):
         Raises:
             ValueError: naming the missing or impossible field.
         """
-        fields = ("esd_alpha", "esd_beta", "esd_pool", "esd_teacher")
-        missing = [k for k in fields if getattr(cfg, k) is None]
-        if missing:
-            raise ValueError(f"distill='esd' needs {', '.join(missing)}")
-        if cfg.esd_pool not in ESD_POOLS:
-            raise ValueError(f"esd_pool {cfg.esd_pool!r} is not one of {ESD_POOLS}")
-        if cfg.esd_teacher not in ESD_TEACHER_MODES:
-            raise ValueError(f"esd_teacher {cfg.esd_teacher!r} is not one of {ESD_TEACHER_MODES}")
-        for k in ("esd_alpha", "esd_beta"):
-            if getattr(cfg, k) < 0:
-                raise ValueError(f"{k} must be >= 0, got {getattr(cfg, k)}")
-        if not cfg.kd_temperature > 0:
-            raise ValueError(f"kd_temperature must be > 0, got {cfg.kd_temperature}")
+        registry.require(cfg, "esd_alpha", "esd_beta", "esd_pool", "esd_teacher")
+        registry.one_of(cfg, "esd_pool", ESD_POOLS)
+        registry.one_of(cfg, "esd_teacher", ESD_TEACHER_MODES)
+        registry.at_least(cfg, 0, "esd_alpha", "esd_beta")
+        registry.at_least(cfg, 0, "kd_temperature", strict=True)
 
     @classmethod
     def needs_teacher(cls, cfg) -> bool:

@@ -175,6 +175,27 @@ def needs_teacher(cfg: "Config") -> bool:
     return True if fn is None else bool(fn(cfg))
 
 
+def require(cfg: "Config", *names: str) -> None:
+    """Raise ``ValueError`` naming every field of ``names`` that is ``None`` in ``cfg``."""
+    missing = [k for k in names if getattr(cfg, k) is None]
+    if missing:
+        raise ValueError(f"distill={cfg.distill!r} needs {', '.join(missing)}")
+
+
+def at_least(cfg: "Config", bound: float, *names: str, strict: bool = False) -> None:
+    """Raise ``ValueError`` for the first field of ``names`` below ``bound`` (at it, if strict)."""
+    for k in names:
+        v = getattr(cfg, k)
+        if not (v > bound if strict else v >= bound):
+            raise ValueError(f"{k} must be {'>' if strict else '>='} {bound:g}, got {v}")
+
+
+def one_of(cfg: "Config", name: str, allowed: tuple[str, ...]) -> None:
+    """Raise ``ValueError`` if field ``name`` is not one of ``allowed``."""
+    if getattr(cfg, name) not in allowed:
+        raise ValueError(f"{name} {getattr(cfg, name)!r} is not one of {allowed}")
+
+
 def build(cfg: "Config", ctx: BuildContext) -> nn.Module | None:
     """The distiller of ``cfg`` built by its ``from_config`` (``None`` for ``"none"``)."""
     if cfg.distill == NONE:

@@ -26,8 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from replicate.distill import registry
 from replicate.distill.registry import register_distiller
-from replicate.distill.wsld import as_soft_target, check_kd_fields
+from replicate.distill.wsld import LogitKDFields, as_soft_target, check_temperature
 
 from replicate.models.output import ModelOutput
 
@@ -178,17 +179,10 @@ class TemporalKD(nn.Module):
         Raises:
             ValueError: naming the missing or impossible field.
         """
-        missing = [k for k in ("twkl_alpha", "twsd_beta", "self_teacher") if getattr(cfg, k) is None]
-        if missing:
-            raise ValueError(f"distill='temporal' needs {', '.join(missing)} (ICML 2025 α, β and "
-                             f"the self-teacher)")
-        if cfg.self_teacher not in SELF_TEACHERS:
-            raise ValueError(f"self_teacher {cfg.self_teacher!r} is not one of {SELF_TEACHERS}")
-        for k in ("twkl_alpha", "twsd_beta"):
-            if getattr(cfg, k) < 0:
-                raise ValueError(f"{k} must be >= 0, got {getattr(cfg, k)}")
-        if not cfg.kd_temperature > 0:
-            raise ValueError(f"kd_temperature must be > 0, got {cfg.kd_temperature}")
+        registry.require(cfg, "twkl_alpha", "twsd_beta", "self_teacher")
+        registry.one_of(cfg, "self_teacher", SELF_TEACHERS)
+        registry.at_least(cfg, 0, "twkl_alpha", "twsd_beta")
+        registry.at_least(cfg, 0, "kd_temperature", strict=True)
 
     @classmethod
     def needs_teacher(cls, cfg) -> bool:
@@ -240,7 +234,7 @@ class TemporalKD(nn.Module):
 
 
 @register_distiller("standard_kd")
-class StandardKD(nn.Module):
+class StandardKD(LogitKDFields, nn.Module):
 
     """The paper's "standard KD" baseline (the "L_SCE + L_SKL" ablation row of arXiv 2501.15925,
     both terms on z̄): ``{"kd": α·KD_τ}``.
@@ -264,19 +258,8 @@ class StandardKD(nn.Module):
 
     def __init__(self, kd_temperature: float = 3.0, kd_weight: float = 0.2) -> None:
         super().__init__()
-        if kd_temperature <= 0:
-            raise ValueError(f"kd_temperature must be > 0, got {kd_temperature}")
-        self.kd_temperature = float(kd_temperature)
+        self.kd_temperature = check_temperature(kd_temperature)
         self.alpha = float(kd_weight)
-
-    @classmethod
-    def check_config(cls, cfg) -> None:
-        """``kd_temperature`` > 0, ``kd_weight`` ≥ 0 (Raises: ValueError)."""
-        check_kd_fields(cfg)
-
-    @classmethod
-    def from_config(cls, cfg, ctx) -> "StandardKD":
-        return cls(kd_temperature=cfg.kd_temperature, kd_weight=cfg.kd_weight)
 
 
     def forward(

@@ -11,10 +11,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from replicate.distill import registry
 from replicate.distill.registry import register_distiller
 from replicate.models.output import ModelOutput
 
-__all__ = ["WSLD", "as_soft_target", "check_kd_fields", "wsld_loss"]
+__all__ = ["WSLD", "LogitKDFields", "as_soft_target", "check_temperature", "wsld_loss"]
 
 
 _EPS = 1e-7  # CE^S / (CE^T + 1e-7): BKDSNN Spikingformer-CML/imagenet/loss.py@dd6bd53, l. 96
@@ -91,20 +92,30 @@ def wsld_loss(
     return temperature**2 * (weight * kd).mean()
 
 
-def check_kd_fields(cfg) -> None:
-    """The logit-KD fields every KD method reads: ``kd_temperature`` > 0, ``kd_weight`` ≥ 0.
+def check_temperature(kd_temperature: float) -> float:
+    """``kd_temperature`` as a float; raises ``ValueError`` unless it is > 0."""
+    if not kd_temperature > 0:
+        raise ValueError(f"kd_temperature must be > 0, got {kd_temperature}")
+    return float(kd_temperature)
 
-    Raises:
-        ValueError: naming the field and its value.
-    """
-    if not cfg.kd_temperature > 0:
-        raise ValueError(f"kd_temperature must be > 0, got {cfg.kd_temperature}")
-    if not cfg.kd_weight >= 0:
-        raise ValueError(f"kd_weight must be >= 0, got {cfg.kd_weight}")
+
+class LogitKDFields:
+    """Mixin of the logit-KD methods whose constructor takes exactly the config fields
+    ``kd_temperature`` (> 0) and ``kd_weight`` (≥ 0): their check and construction."""
+
+    @classmethod
+    def check_config(cls, cfg) -> None:
+        """Raises ``ValueError`` unless ``kd_temperature`` > 0 and ``kd_weight`` ≥ 0."""
+        registry.at_least(cfg, 0, "kd_temperature", strict=True)
+        registry.at_least(cfg, 0, "kd_weight")
+
+    @classmethod
+    def from_config(cls, cfg, ctx):
+        return cls(kd_temperature=cfg.kd_temperature, kd_weight=cfg.kd_weight)
 
 
 @register_distiller("wsld")
-class WSLD(nn.Module):
+class WSLD(LogitKDFields, nn.Module):
 
     """WSLD logit distillation term (``get_logits_loss()`` of BKDSNN
     ``Spikingformer-CML/imagenet/loss.py``@dd6bd53), weighted by ``kd_weight`` (=
@@ -123,19 +134,8 @@ class WSLD(nn.Module):
 
     def __init__(self, kd_temperature: float = 2.0, kd_weight: float = 1.0) -> None:
         super().__init__()
-        if kd_temperature <= 0:
-            raise ValueError(f"kd_temperature must be > 0, got {kd_temperature}")
-        self.temperature = float(kd_temperature)
+        self.temperature = check_temperature(kd_temperature)
         self.weight = float(kd_weight)
-
-    @classmethod
-    def check_config(cls, cfg) -> None:
-        """``kd_temperature`` > 0 and ``kd_weight`` ≥ 0 (Raises: ValueError)."""
-        check_kd_fields(cfg)
-
-    @classmethod
-    def from_config(cls, cfg, ctx) -> "WSLD":
-        return cls(kd_temperature=cfg.kd_temperature, kd_weight=cfg.kd_weight)
 
 
     def forward(
