@@ -18,20 +18,15 @@ from replicate.models.spiking_resnet import SpikingPreActResNet, SpikingResNet
 
 MODELS_DIR = Path(replicate.models.__file__).parent
 
-CIFAR = {
-    "input_size": (3, 32, 32),
-    "interpolation": "bicubic",
-    "mean": (0.4914, 0.4822, 0.4465),
-    "std": (0.2470, 0.2435, 0.2616),
-    "crop_pct": 1.0,
-}
-IMAGENET = {
-    "input_size": (3, 224, 224),
-    "interpolation": "bilinear",
-    "mean": (0.485, 0.456, 0.406),
-    "std": (0.229, 0.224, 0.225),
-    "crop_pct": 0.875,
-}
+
+def _data_cfg(side: int, interpolation: str, mean, std, crop_pct: float) -> dict:
+    """The data config ``resolve_data_config`` should give for a ``side``×``side`` RGB model."""
+    return {"input_size": (3, side, side), "interpolation": interpolation, "mean": mean, "std": std,
+            "crop_pct": crop_pct}
+
+
+CIFAR = _data_cfg(32, "bicubic", (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), 1.0)
+IMAGENET = _data_cfg(224, "bilinear", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), 0.875)
 LOGITKD_STD = (0.2023, 0.1994, 0.2010)
 
 #: every name replicate registers → (resolved data config, num_classes, params of the default model)

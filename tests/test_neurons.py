@@ -13,39 +13,35 @@ from replicate.neurons import LIF, LIFSettings, make_lif, tau_from_decay
 T = 5
 
 
-class _SigmoidSpike(torch.autograd.Function):
-    """Θ(u) forward (Θ(0) = 1), α·σ(αu)(1 − σ(αu)) backward."""
+class _HeavisideSpike(torch.autograd.Function):
+    """Θ(u) forward (Θ(0) = 1); backward ``surrogate_grad(grad, u, α)``, the upstream gradient times
+    the surrogate's derivative at u (u and the gradient any shape, e.g. ``[B, ...]``)."""
 
     @staticmethod
-    def forward(ctx, u, alpha):
+    def forward(ctx, u, alpha, surrogate_grad):
         ctx.save_for_backward(u)
         ctx.alpha = alpha
+        ctx.surrogate_grad = surrogate_grad
         return (u >= 0).to(u.dtype)
 
     @staticmethod
     def backward(ctx, grad):
         (u,) = ctx.saved_tensors
-        s = torch.sigmoid(ctx.alpha * u)
-        return grad * ctx.alpha * s * (1 - s), None
+        return ctx.surrogate_grad(grad, u, ctx.alpha), None, None
 
 
-class _ATanSpike(torch.autograd.Function):
-    """Θ(u) forward, (α/2) / (1 + (π/2·α·u)²) backward."""
-
-    @staticmethod
-    def forward(ctx, u, alpha):
-        ctx.save_for_backward(u)
-        ctx.alpha = alpha
-        return (u >= 0).to(u.dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (u,) = ctx.saved_tensors
-        a = ctx.alpha
-        return grad * (a / 2) / (1 + (math.pi / 2 * a * u) ** 2), None
+def _sigmoid_grad(grad, u, alpha):
+    """grad · α·σ(αu)(1 − σ(αu)) (spikingjelly ``surrogate.Sigmoid``)."""
+    s = torch.sigmoid(alpha * u)
+    return grad * alpha * s * (1 - s)
 
 
-def reference_lif(x, *, tau, decay_input, v_threshold, v_reset, detach_reset, spike_fn, alpha):
+def _atan_grad(grad, u, alpha):
+    """grad · (α/2) / (1 + (π/2·α·u)²) (spikingjelly ``surrogate.ATan``)."""
+    return grad * (alpha / 2) / (1 + (math.pi / 2 * alpha * u) ** 2)
+
+
+def reference_lif(x, *, tau, decay_input, v_threshold, v_reset, detach_reset, surrogate_grad, alpha):
     """The recurrence of spec-bkdsnn-cml §3.1 / spec-logitkd-selfdistill §1.1, written out."""
     v = torch.zeros_like(x[0]) + (0.0 if v_reset is None else v_reset)
     vr = 0.0 if v_reset is None else v_reset
@@ -55,7 +51,7 @@ def reference_lif(x, *, tau, decay_input, v_threshold, v_reset, detach_reset, sp
             h = v + (x[t] - (v - vr)) / tau  # = V + (X − V)/τ for v_reset 0 / soft
         else:
             h = v - (v - vr) / tau + x[t]  # = λV + X, λ = 1 − 1/τ, for v_reset 0 / soft
-        s = spike_fn.apply(h - v_threshold, alpha)
+        s = _HeavisideSpike.apply(h - v_threshold, alpha, surrogate_grad)
         s_r = s.detach() if detach_reset else s
         if v_reset is None:
             v = h - v_threshold * s_r
@@ -98,7 +94,7 @@ def test_lif_matches_hand_written_recurrence(v_reset, detach_reset, decay_input)
     s, g = _spikes_and_grad(lif, x, up)
     ref = lambda z: reference_lif(  # noqa: E731
         z, tau=tau, decay_input=decay_input, v_threshold=1.0, v_reset=v_reset,
-        detach_reset=detach_reset, spike_fn=_SigmoidSpike, alpha=4.0,
+        detach_reset=detach_reset, surrogate_grad=_sigmoid_grad, alpha=4.0,
     )
     s_ref, g_ref = _spikes_and_grad(ref, x, up)
     rate = s.mean().item()
@@ -123,7 +119,7 @@ def test_atan_surrogate_and_threshold():
     s, g = _spikes_and_grad(lif, x, up)
     ref = lambda z: reference_lif(  # noqa: E731
         z, tau=2.0, decay_input=True, v_threshold=0.5, v_reset=None, detach_reset=True,
-        spike_fn=_ATanSpike, alpha=2.0,
+        surrogate_grad=_atan_grad, alpha=2.0,
     )
     s_ref, g_ref = _spikes_and_grad(ref, x, up)
     assert torch.equal(s, s_ref)

@@ -75,7 +75,8 @@ def load_model(row: str, profile: str, seed: int, out: str | Path = "out", devic
         raise ValueError(f"dataset {cfg.dataset!r}: unknown number of classes; known: {sorted(NUM_CLASSES)}")
     # the weights replace any hub weights, so never fetch them
     model = build_model(cfg.replace(pretrained=False), NUM_CLASSES[cfg.dataset])
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    from .train import checkpoint
+    model.load_state_dict(checkpoint.load(path, weights_only=True))  # checksum verified
     return model.to(device).eval()
 
 

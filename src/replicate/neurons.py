@@ -201,33 +201,19 @@ class LIFSettings:
         )
 
 
-def make_lif(
-    *,
-    tau: float = 2.0,
-    decay_input: bool = True,
-    v_threshold: float = 1.0,
-    v_reset: float | None = 0.0,
-    detach_reset: bool = True,
-    surrogate: str = "sigmoid",
-    surrogate_alpha: float = 4.0,
-) -> LIF:
+def make_lif(**settings: Any) -> LIF:
     """Build a multi-step :class:`LIF` layer (``[T, B, ...]`` → spikes ``[T, B, ...]``).
 
-    Same as ``LIFSettings(...).build()``; see :class:`LIFSettings` for the fields and the module
-    docstring for the equations.
+    Same as ``LIFSettings(**settings).build()``: the keyword-only fields and their defaults are
+    those of :class:`LIFSettings` (``tau=2.0, decay_input=True, v_threshold=1.0, v_reset=0.0,
+    detach_reset=True, surrogate="sigmoid", surrogate_alpha=4.0``); see the module docstring for
+    the equations.
 
     Raises:
         ValueError: τ ≤ 1, α ≤ 0, unknown surrogate name (allowed: "sigmoid", "atan"), bad v_reset.
+        TypeError: an unknown field name.
     """
-    return LIFSettings(
-        tau=tau,
-        decay_input=decay_input,
-        v_threshold=v_threshold,
-        v_reset=v_reset,
-        detach_reset=detach_reset,
-        surrogate=surrogate,
-        surrogate_alpha=surrogate_alpha,
-    ).build()
+    return LIFSettings(**settings).build()
 
 
 #: Flat neuron fields of the experiment config (``Config``) → :class:`LIFSettings` field.

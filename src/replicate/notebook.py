@@ -21,7 +21,7 @@ from .config import Config, config_fields
 
 REPO = Path(__file__).resolve().parents[2]
 #: The notebook's own parameters (its ``parameters`` cell); everything else is a Config field.
-NOTEBOOK_PARAMETERS = ("row", "profile", "seed", "data_root", "out_dir", "progress")
+NOTEBOOK_PARAMETERS = ("row", "profile", "seed", "data_root", "out_dir", "progress", "force")
 
 
 class ParameterError(ValueError):
@@ -65,6 +65,7 @@ def config_from_parameters(params: Mapping[str, Any]) -> Config:
 
     params = dict(params)
     row, profile, seed = params.pop("row"), params.pop("profile"), params.pop("seed", None)
+    params.pop("force", None)  # a run option (``run(cfg, force=...)``), not a config field
     known = set(config_fields())
     for name in params:
         if name not in known:

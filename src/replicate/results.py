@@ -13,11 +13,12 @@ the same (row, profile, seed): an edited recipe never mixes with old numbers.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
+
+from .safeio import DamagedFileError, atomic_write_bytes  # noqa: F401  (re-exported)
 
 SCHEMA_VERSION = 1
 
@@ -30,24 +31,52 @@ def checkpoint_dir(root: str | Path, cfg_hash: str) -> Path:
     return Path(root) / "checkpoints" / cfg_hash
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``: never half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+#: What every record holds (validated on every read; extra fields are allowed).
+RECORD_SCHEMA = {
+    "type": "object",
+    "required": ["row", "profile", "seed", "config_hash", "config", "metrics", "curves", "provenance"],
+    "properties": {
+        "row": {"type": "string", "minLength": 1},
+        "profile": {"type": "string", "minLength": 1},
+        "seed": {"type": "integer"},
+        "config_hash": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
+        "config": {"type": "object"},
+        "metrics": {"type": "object", "properties": {"top1": {"type": ["number", "null"]}}},
+        "curves": {"type": "array", "items": {"type": "object"}},
+        "provenance": {"type": "object"},
+    },
+}
 
 
 def write_record(path: str | Path, record: dict) -> None:
+    """Write ``record`` as JSON, atomically (:func:`~replicate.safeio.atomic_write_bytes`)."""
     atomic_write_bytes(path, json.dumps(record, indent=1, sort_keys=True, default=str).encode())
 
 
 def read_record(path: str | Path) -> dict:
-    return json.loads(Path(path).read_text())
+    """The record at ``path``, verified: valid JSON, :data:`RECORD_SCHEMA`, and a config that
+    hashes to its ``config_hash``.
+
+    Raises:
+        DamagedFileError: naming the file and what is wrong with it.
+    """
+    import jsonschema
+
+    from .config import Config
+    path = Path(path)
+    try:
+        rec = json.loads(path.read_bytes())
+        jsonschema.validate(rec, RECORD_SCHEMA)
+    except (ValueError, jsonschema.ValidationError) as e:
+        why = e.message if isinstance(e, jsonschema.ValidationError) else f"not valid JSON ({e})"
+        raise DamagedFileError(path, why) from None
+    try:
+        h = Config(**rec["config"]).hash
+    except (TypeError, ValueError) as e:
+        raise DamagedFileError(path, f"its config is not a valid Config ({e})") from None
+    if h != rec["config_hash"]:
+        raise DamagedFileError(path, f"its config hashes to {h}, not to its config_hash {rec['config_hash']}")
+    return rec
 
 
 def iter_records(root: str | Path) -> Iterable[tuple[Path, dict]]:

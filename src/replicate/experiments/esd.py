@@ -1,19 +1,26 @@
 """Enhanced self-distillation on rate-based backpropagation (Zhao, Yu et al., NeurIPS 2025,
 arXiv 2510.06254), with rate-based BP itself (Yu et al., NeurIPS 2024, arXiv 2410.11488).
 
-Recipes from the released code (spec-logitkd-selfdistill §1.4–1.5, §3.6, §4.3, §4.5): the spiking
-ResNet-18 with λ = 0.2 (τ = 1.25), soft reset with a detached reset, no input decay; SGD 0.1,
-wd 5e-4 (conv/linear weights only), batch 128, cosine over 300 epochs without warm-up; crop,
+Recipes from the released code of B
+(github.com/Intelli-Chip-Lab/enhanced-self-distillation-framework-for-snn @ d44e876: readme.md
+commands, experiment/cifar/config/config.py, main() and train() of experiment/cifar/main.py,
+util/misc.py split_params(), util/data.py load_dataset(), model/resnet.py ResNet.__init__(),
+model/layer.py esd_loss(); the neuron and data settings match R's,
+github.com/Tab-ct/rate-based-backpropagation @ 3c70ee9, experiment/cifar/config/config.py): the
+spiking ResNet-18 with λ = 0.2 (τ = 1.25), soft reset with a detached reset, no input decay; SGD
+0.1, wd 5e-4 (conv/linear weights only), batch 128, cosine over 300 epochs without warm-up; crop,
 flip, AutoAugment and Cutout; loss ÷ T; branches after layer1–3 with alp = 1.0, β = 0.3, KD
-temperature 3 and the fixed AvgPool(4). The paper's own tables could not be read (spec §0.3):
-B's claims come from its two committed training logs (best test epoch; the last epoch is in the
-note), R's from an aggregator page (S5, architecture and T not given).
+temperature 3 and the fixed AvgPool(4). The paper's own tables could not be read (we had only
+its abstract and introduction): B's claims come from its two committed training logs (best test
+epoch; the last epoch is in the note), R's from an aggregator page (S5, architecture and T not
+given).
 
 Arms of the CIFAR-10 comparison, all on the same model, batch, neuron, loss scale and LR:
 ``bptt`` (CE on the T-mean logits through BPTT), ``rate-bp`` (the same loss through rate-based
 BP) and ``rate-bp-sd`` (rate-based BP + the self-distillation branches); the ablation arms
-``rate-bp-sd-beta0.5`` (S3's "Table 6" β) and ``rate-bp-sd-all`` (every exit in the teacher,
-spec §6 claim 13).
+``rate-bp-sd-beta0.5`` (the β of B's "Table 6" ablation, known only from a reviewer excerpt, S3,
+on paperhub.cn/paper/dpmMg6aK1D) and ``rate-bp-sd-all`` (every exit in the teacher: the "traditional
+self-distillation" that the abstract of arXiv 2510.06254 contrasts B with).
 """
 from __future__ import annotations
 
@@ -73,7 +80,9 @@ for arm, claim in (("rate-bp", Claim(80.71, S5, note="R's best CIFAR-100 number"
     ))
 
 # ImageNet: preact-ResNet-34, T = 4, SGD 0.2, wd 2e-5, batch 512 global, 100 epochs; the branches
-# add StdConvBlocks (≈19.6M parameters, spec §4.1); alp = 0.7 weighs the branches' CE only.
+# add StdConvBlocks (≈19.6M parameters, counted from the StdConvBlock/DeepConv branches that
+# PreactSpikingResNet.__init__() builds in B's model/preact_resnet.py @ d44e876); alp = 0.7 weighs
+# the branches' CE only (B's experiment/imagenet/main.py train(), l. 69).
 IN1K = {**PAPER_RECIPE, **NEURON, "T": 4, "dataset": "imagenet", "recipe": "imagenet_rrc224",
         "model": "spiking_preact_resnet34_imagenet", "width": 64, "lr": 0.2, "weight_decay": 2e-5,
         "batch_size": 512, "epochs": 100, "crop_padding": None, "autoaugment": None, "cutout": None,
@@ -90,7 +99,8 @@ for arm, claim in (("rate-bp", Claim(70.01, S5, note="R's best ImageNet number")
     ))
 
 # CIFAR10-DVS: B gives no command and its number could not be retrieved; the released DVS main uses
-# β = 0.1 and ignores alp (spec §4.3, §4.7.1). R's DVS number (S5) is for a VGG-SNN, so it is not
+# β = 0.1 and ignores alp (B @ d44e876: experiment/dvs/main.py train(), l. 56, and the --beta
+# default in experiment/dvs/config/config.py). R's DVS number (S5) is for a VGG-SNN, so it is not
 # attached to this row.
 register(Row(
     id="esd-dvs-r18-rate-bp-sd", paper=PAPER, table="NeurIPS 2025 (CIFAR10-DVS)",

@@ -1,8 +1,14 @@
 """Temporally decoupled logit KD (Yu et al., ICML 2025, arXiv 2501.15925): L = TWCE + β·TWSD + α·TWKL.
 
-Recipes from the released code (reference spec-logitkd-selfdistill §1.4–1.5, §2.2, §2.6). The
-paper's tables could not be read (spec §0.3): every claim here comes from a third-party summary
-("S1", unverified; its architecture labels may be wrong, spec §2.7) and says so in its source.
+Recipes from the released code
+(github.com/Intelli-Chip-Lab/snn_temporal_decoupling_distillation @ e3f5fd4: readme.md commands,
+experiment/{cifar,dvs,imagenet}/config/config.py, main() and train() of experiment/*/main.py,
+model/layer.py kd_loss() and make_teacher(), util/misc.py split_params(), util/data.py
+load_dataset()). The paper's tables could not be read (we had only its abstract and
+introduction): every claim here comes from a third-party summary ("S1", an unattributed
+"[Paper Note]" of arXiv 2501.15925, unverified; its architecture labels may be wrong, since it
+puts the same standard-KD 79.07 beside a full-method 79.80 in its ablation and beside 82.56 in
+its full-range table) and says so in its source.
 Rows: CIFAR-10 (paper, cpu, smoke; the three headline arms, the α/β ablation arms and the
 paper's ``ensemble`` self-teacher), the CIFAR-100 ablation (paper), ImageNet preact-ResNet-34 with
 a timm ResNet-34 hub teacher (paper) and CIFAR10-DVS (paper; no loader here yet).
@@ -29,13 +35,16 @@ SMOKE_RUN = dict(train_subset=320, epochs=2, curve_test_subset=100, final_test_s
 # test set at the end; ~3 min per student run, 9 runs + teacher in about half an hour.
 CPU_RUN = dict(train_subset=3000, epochs=4, curve_test_subset=1000, device="cpu", batch_size=64,
                width=8)
-# The three arms of the headline comparison (spec §2.7 ablation): name -> distillation fields.
+# The three arms of the headline comparison (the L_SCE + L_SKL, L_TWCE and full rows of paper A's
+# loss ablation, arXiv 2501.15925, as S1 reports it): name -> distillation fields.
 ARMS = {
     "twce": dict(distill="temporal", twkl_alpha=0.0, twsd_beta=0.0, self_teacher="correct_only"),
     "standard-kd": dict(distill="standard_kd", kd_weight=0.2),
     "full": dict(distill="temporal", twkl_alpha=0.2, twsd_beta=0.5, self_teacher="correct_only"),
 }
-# The α/β ablation on CIFAR-10 (each KD term alone) and the paper's self-teacher (spec §2.3):
+# The α/β ablation on CIFAR-10 (each KD term alone) and the paper's "ensemble" self-teacher
+# (arXiv 2501.15925 as third-party summaries describe it; the code's is make_teacher() in
+# model/layer.py @ e3f5fd4):
 # run at cpu like the headline arms, so the ablation ordering of S1 can be checked here.
 ABLATION = {
     "twce-twkl": {**ARMS["full"], "twsd_beta": 0.0},
@@ -52,8 +61,10 @@ register(Row(
     id="logitkd-c10-teacher", paper=PAPER, table=C10_TABLE, label="ANN ResNet-34",
     arm="teacher",
     recipes={
-        # ann.py as it should run (spec §2.5): SGD 0.1, wd 5e-4 on all parameters, cosine, 300
-        # epochs, batch 128, crop + flip only. timm exempts BN/bias from wd: a listed deviation.
+        # A's experiment/cifar/ann.py @ e3f5fd4 as it should run (as published it reads
+        # args.arch1 and gives --device type=int, so it does not start): SGD 0.1, wd 5e-4 on all
+        # parameters, cosine, 300 epochs, batch 128, crop + flip only. timm exempts BN/bias from
+        # wd: a listed deviation.
         "paper": {**PAPER_RECIPE, "model": "cifar_resnet34_ann", "width": 64, "autoaugment": False,
                   "cutout": None},
         "cpu": {**PAPER_RECIPE, **CPU_RUN, "model": "cifar_resnet34_ann", "autoaugment": False,
@@ -99,7 +110,9 @@ for arm, (fields, value) in C100.items():
         teacher_row="logitkd-c100-teacher" if fields.get("twkl_alpha", 1) or fields["distill"] == "standard_kd" else None,
     ))
 
-# ImageNet (spec §2.6): preact-ResNet-34 student, T = 4, λ = 0.2, soft reset (not detached),
+# ImageNet (A @ e3f5fd4: readme.md command 5, experiment/imagenet/config/config.py; KD
+# temperature 1 in experiment/imagenet/main.py train(), l. 59-60; teacher built in main(),
+# l. 197-199): preact-ResNet-34 student, T = 4, λ = 0.2, soft reset (not detached),
 # SGD 0.2, wd 2e-5, batch 512 global (8 GPUs × 64), 100 epochs, KD temperature 1; the teacher is
 # timm's ``resnet34`` with hub weights, used as is (the released code loads an unspecified
 # state_dict; pass yours as ``teacher_checkpoint``).
@@ -126,9 +139,12 @@ register(Row(
     seeds={"paper": (60,)}, teacher_row="logitkd-in1k-teacher", unavailable={"paper": NO_IMAGENET},
 ))
 
-# CIFAR10-DVS (spec §1.5, §2.6, §2.9): spiking ResNet-19 (2 input channels) with an ANN ResNet-19
-# twin teacher, 10 frames (T = 10 is forced by the loader; the README's T = 6 crashes), batch 32,
-# flip + one of {roll, rotate, cutout}. The T = 4 number's protocol is unknown (spec §2.4).
+# CIFAR10-DVS (A @ e3f5fd4: readme.md command 4, experiment/dvs/config/config.py, and
+# butongDVSCifar10() in experiment/dvs/process.py, frames_number=10, l. 427-430): spiking
+# ResNet-19 (2 input channels) with an ANN ResNet-19 twin teacher, 10 frames (T = 10 is forced by
+# the loader; the README's T = 6 crashes), batch 32, flip + one of {roll, rotate, cutout}. The
+# T = 4 number's protocol is unknown: S1 does not say whether the 10-frame stream was truncated or
+# re-binned, and no released script evaluates T' ≠ T.
 NO_DVS = "no CIFAR10-DVS copy exists here, and its loader comes with a later issue"
 DVS_RECIPE = {**PAPER_RECIPE, "dataset": "cifar10_dvs", "recipe": "dvs_nda", "batch_size": 32,
               "in_chans": 2, "crop_padding": None, "autoaugment": None, "cutout": None,

@@ -5,6 +5,7 @@ model file):
 
 * :func:`seq_to_ann` applies a per-sample module to a ``[T, B, ...]`` tensor (the job of
   spikingjelly's ``SeqToANNContainer``);
+* :func:`linear_head` is the classifier rule of every model here (Linear, or Identity for K = 0);
 * :data:`TIMM_EXTRA_KWARGS` names the keyword arguments ``timm.create_model`` adds on its own;
 * :func:`cifar10_cfg` / :func:`imagenet_cfg` are the ``_cfg(...)`` helpers of timm's own model
   files: each model module turns them into ``default_cfgs = generate_default_cfgs({...})``, which
@@ -34,6 +35,7 @@ __all__ = [
     "build_no_weights",
     "cifar10_cfg",
     "imagenet_cfg",
+    "linear_head",
     "seq_to_ann",
 ]
 
@@ -52,6 +54,12 @@ def seq_to_ann(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> t
     """
     y = fn(x.flatten(0, 1))
     return y.reshape(x.shape[0], x.shape[1], *y.shape[1:])
+
+
+def linear_head(in_features: int, num_classes: int) -> nn.Module:
+    """Classifier ``[..., in_features]`` → ``[..., K]``: ``nn.Linear(in_features, K)`` (PyTorch
+    default init), or ``nn.Identity`` for K ≤ 0 (timm's ``num_classes=0``: no head)."""
+    return nn.Linear(in_features, num_classes) if num_classes > 0 else nn.Identity()
 
 
 def cifar10_cfg(**kwargs: Any) -> dict[str, Any]:

@@ -47,7 +47,7 @@ from timm.models import generate_default_cfgs
 
 from ..neurons import LIFSettings, lif_from_flat_kwargs
 from . import register_unique
-from .helpers import TIMM_EXTRA_KWARGS, build_no_weights, cifar10_cfg, imagenet_cfg, seq_to_ann
+from .helpers import TIMM_EXTRA_KWARGS, build_no_weights, cifar10_cfg, imagenet_cfg, linear_head, seq_to_ann
 from .output import ModelOutput
 
 __all__ = [
@@ -151,6 +151,8 @@ class _SpikingNet(nn.Module):
     T: int
     num_classes: int
     num_features: int
+    #: attribute name of the head (the released code's: ``classifier`` or ``fc``)
+    head_name: str
 
     def _check_T(self, T: int) -> int:
         if int(T) != T or T < 1:
@@ -171,15 +173,20 @@ class _SpikingNet(nn.Module):
             return x
         raise ValueError(f"expected [B, C, H, W] or [T, B, C, H, W] input, got {tuple(x.shape)}")
 
-    def _head(self) -> nn.Module:
+    def _make_classifier(self, num_classes: int) -> nn.Module:  # pragma: no cover
         raise NotImplementedError
 
     def get_classifier(self) -> nn.Module:
-        return self._head()
+        return getattr(self, self.head_name)
+
+    def reset_classifier(self, num_classes: int, global_pool: Any = None) -> None:
+        """New (default-initialised) head for ``num_classes`` (timm API; ``global_pool`` ignored)."""
+        self.num_classes = int(num_classes)
+        setattr(self, self.head_name, self._make_classifier(self.num_classes))
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         """``[T, B, C, H', W']`` → per-timestep logits ``[T, B, K]`` (global average pool, head)."""
-        return self._head()(x.mean(dim=(3, 4)))
+        return self.get_classifier()(x.mean(dim=(3, 4)))
 
     def forward_features(self, x: torch.Tensor, taps: list | None = None) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
@@ -253,6 +260,8 @@ class SpikingResNet(_SpikingNet):
             both lif_tau and lif_decay; TypeError: unknown kwargs.
     """
 
+    head_name = "classifier"
+
     def __init__(
         self,
         layers: Sequence[int] = (2, 2, 2, 2),
@@ -307,8 +316,9 @@ class SpikingResNet(_SpikingNet):
         self.classifier = self._make_classifier(self.num_classes)
 
     def _make_classifier(self, num_classes: int) -> nn.Sequential:
-        in_features = self.hidden_features or self.num_features
-        last = nn.Linear(in_features, num_classes) if num_classes > 0 else nn.Identity()
+        """``classifier``: ``[Linear(C_last, K)]``, or ``[Linear(C_last, h), LIF, Linear(h, K)]``
+        with ``hidden_features`` h; Identity in place of the last Linear for K = 0."""
+        last = linear_head(self.hidden_features or self.num_features, num_classes)
         if self.hidden_features is None:
             return nn.Sequential(last)
         return nn.Sequential(
@@ -316,14 +326,6 @@ class SpikingResNet(_SpikingNet):
             self.lif_settings.build(),
             last,
         )
-
-    def _head(self) -> nn.Module:
-        return self.classifier
-
-    def reset_classifier(self, num_classes: int, global_pool: Any = None) -> None:
-        """New (default-initialised) head for ``num_classes`` (timm API; ``global_pool`` ignored)."""
-        self.num_classes = int(num_classes)
-        self.classifier = self._make_classifier(self.num_classes)
 
     def forward_features(self, x: torch.Tensor, taps: list | None = None) -> torch.Tensor:
         """Spikes of the last stage, ``[T, B, C_last, H', W']`` (H' = H / prod(strides)); the
@@ -364,6 +366,8 @@ class SpikingPreActResNet(_SpikingNet):
             lif_decay; TypeError: unknown kwargs.
     """
 
+    head_name = "fc"
+
     def __init__(
         self,
         layers: Sequence[int] = (3, 4, 6, 3),
@@ -400,7 +404,7 @@ class SpikingPreActResNet(_SpikingNet):
                 blocks.append(SpikingPreActBlock(in_planes, planes, stride, lif))
                 in_planes = planes
             self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
-        self.fc = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+        self.fc = self._make_classifier(num_classes)
 
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
@@ -409,13 +413,9 @@ class SpikingPreActResNet(_SpikingNet):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
 
-    def _head(self) -> nn.Module:
-        return self.fc
-
-    def reset_classifier(self, num_classes: int, global_pool: Any = None) -> None:
-        """New (default-initialised) ``fc`` for ``num_classes`` (timm API; ``global_pool`` ignored)."""
-        self.num_classes = int(num_classes)
-        self.fc = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+    def _make_classifier(self, num_classes: int) -> nn.Module:
+        """``fc``: Linear(8w, K) (PyTorch default init), or Identity for K = 0."""
+        return linear_head(self.num_features, num_classes)
 
     def forward_features(self, x: torch.Tensor, taps: list | None = None) -> torch.Tensor:
         """Real-valued layer-4 output ``[T, B, 8w, H/32, W/32]`` (7×7 for 224×224 input); the

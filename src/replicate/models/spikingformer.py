@@ -29,7 +29,7 @@ from timm.models import generate_default_cfgs
 
 from ..neurons import LIFSettings, lif_from_flat_kwargs
 from . import register_unique
-from .helpers import TIMM_EXTRA_KWARGS, build_no_weights, cifar10_cfg, seq_to_ann
+from .helpers import TIMM_EXTRA_KWARGS, build_no_weights, cifar10_cfg, linear_head, seq_to_ann
 from .output import ModelOutput
 
 __all__ = ["CMLSpikingformer", "CMLTokenizer", "SpikingSelfAttention", "SpikingMLP", "SpikingBlock"]
@@ -109,15 +109,10 @@ class SpikingSelfAttention(nn.Module):
         self.num_heads = num_heads
         self.scale = ATTN_SCALE
         self.proj_lif = lif.build()
-        self.q_conv = nn.Conv1d(dim, dim, 1, bias=False)
-        self.q_bn = nn.BatchNorm1d(dim)
-        self.q_lif = lif.build()
-        self.k_conv = nn.Conv1d(dim, dim, 1, bias=False)
-        self.k_bn = nn.BatchNorm1d(dim)
-        self.k_lif = lif.build()
-        self.v_conv = nn.Conv1d(dim, dim, 1, bias=False)
-        self.v_bn = nn.BatchNorm1d(dim)
-        self.v_lif = lif.build()
+        for name in "qkv":  # q_conv, q_bn, q_lif, k_conv, ..., v_lif: the released names and order
+            self.add_module(f"{name}_conv", nn.Conv1d(dim, dim, 1, bias=False))
+            self.add_module(f"{name}_bn", nn.BatchNorm1d(dim))
+            self.add_module(f"{name}_lif", lif.build())
         self.attn_lif = lif.build(v_threshold=attn_v_threshold)
         self.proj_conv = nn.Conv1d(dim, dim, 1, bias=True)
         self.proj_bn = nn.BatchNorm1d(dim)
@@ -127,12 +122,16 @@ class SpikingSelfAttention(nn.Module):
         t, b, c, n = x.shape
         return x.reshape(t, b, self.num_heads, c // self.num_heads, n).transpose(-1, -2)
 
+    def _qkv(self, name: str, s: torch.Tensor) -> torch.Tensor:
+        """``{name}_lif(BN1d(Conv1d_1×1(s)))`` for spikes ``s`` ``[T, B, D, N]``, split into heads
+        ``[T, B, h, N, d]``; ``name`` is "q", "k" or "v"."""
+        conv, bn, lif = (getattr(self, f"{name}_{part}") for part in ("conv", "bn", "lif"))
+        return self._heads(lif(seq_to_ann(lambda z: bn(conv(z)), s)))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t, b, c, h, w = x.shape
         s = self.proj_lif(x).flatten(3)  # [T, B, D, N] spikes
-        q = self._heads(self.q_lif(seq_to_ann(lambda z: self.q_bn(self.q_conv(z)), s)))
-        k = self._heads(self.k_lif(seq_to_ann(lambda z: self.k_bn(self.k_conv(z)), s)))
-        v = self._heads(self.v_lif(seq_to_ann(lambda z: self.v_bn(self.v_conv(z)), s)))
+        q, k, v = (self._qkv(name, s) for name in "qkv")
         a = (q @ k.transpose(-1, -2)) @ v * self.scale  # [T, B, h, N, d]
         a = a.transpose(-1, -2).reshape(t, b, c, h * w)  # merge heads back to channels
         a = self.attn_lif(a)
@@ -149,16 +148,16 @@ class SpikingMLP(nn.Module):
 
     def __init__(self, dim: int, hidden: int, lif: LIFSettings):
         super().__init__()
-        self.mlp1_lif = lif.build()
-        self.mlp1_conv = nn.Conv2d(dim, hidden, 1, bias=True)
-        self.mlp1_bn = nn.BatchNorm2d(hidden)
-        self.mlp2_lif = lif.build()
-        self.mlp2_conv = nn.Conv2d(hidden, dim, 1, bias=True)
-        self.mlp2_bn = nn.BatchNorm2d(dim)
+        for i, (c_in, c_out) in enumerate(((dim, hidden), (hidden, dim)), start=1):
+            self.add_module(f"mlp{i}_lif", lif.build())  # mlp{i}_lif, _conv, _bn: the released names
+            self.add_module(f"mlp{i}_conv", nn.Conv2d(c_in, c_out, 1, bias=True))
+            self.add_module(f"mlp{i}_bn", nn.BatchNorm2d(c_out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = seq_to_ann(lambda z: self.mlp1_bn(self.mlp1_conv(z)), self.mlp1_lif(x))
-        return seq_to_ann(lambda z: self.mlp2_bn(self.mlp2_conv(z)), self.mlp2_lif(x))
+        for i in (1, 2):
+            lif, conv, bn = (getattr(self, f"mlp{i}_{part}") for part in ("lif", "conv", "bn"))
+            x = seq_to_ann(lambda z: bn(conv(z)), lif(x))
+        return x
 
 
 class SpikingBlock(nn.Module):
@@ -263,7 +262,7 @@ class CMLSpikingformer(nn.Module):
             SpikingBlock(embed_dim, num_heads, mlp_ratio, lif, attn_v_threshold, keep_unused_norms)
             for _ in range(depth)
         )
-        self.head = nn.Linear(embed_dim, num_classes) if num_classes > 0 else nn.Identity()
+        self.head = linear_head(embed_dim, num_classes)
         self.apply(self._init_weights)
 
     @staticmethod
@@ -284,7 +283,7 @@ class CMLSpikingformer(nn.Module):
     def reset_classifier(self, num_classes: int, global_pool: Any = None) -> None:
         """New head for ``num_classes`` (timm API; ``global_pool`` is ignored: always token mean)."""
         self.num_classes = num_classes
-        self.head = nn.Linear(self.embed_dim, num_classes) if num_classes > 0 else nn.Identity()
+        self.head = linear_head(self.embed_dim, num_classes)
         self._init_weights(self.head)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

@@ -32,6 +32,7 @@ from .. import provenance
 from ..config import Config
 from ..distill import registry
 from ..results import SCHEMA_VERSION, checkpoint_dir, read_record, record_path, write_record
+from ..safeio import DamagedFileError, clean_stale_temps, move_aside
 from . import checkpoint as ckpt
 from .evaluate import evaluate
 from .optim import build_mixup, build_optimizer, build_scheduler, mixup_active
@@ -86,6 +87,8 @@ def load_teacher(cfg: Config, num_classes: int) -> torch.nn.Module:
 
     Raises:
         TeacherNotFoundError: no weights at the teacher's hash (or at ``teacher_checkpoint``).
+        DamagedFileError: the weights fail their checksum (``replicate batch`` moves them aside
+            and retrains the teacher).
     """
     from ..experiments import config_for
 
@@ -95,7 +98,9 @@ def load_teacher(cfg: Config, num_classes: int) -> torch.nn.Module:
         teacher = build_model(tcfg, num_classes)
     else:
         teacher = build_model(tcfg.replace(pretrained=False), num_classes)
-        teacher.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        # our own model.pt carries a checksum; a user's teacher_checkpoint may be a plain state_dict
+        teacher.load_state_dict(ckpt.load(path, weights_only=True,
+                                          require_checksum=not cfg.teacher_checkpoint))
     teacher.eval().requires_grad_(False)
     return teacher
 
@@ -117,6 +122,33 @@ def _overrides(cfg: Config) -> dict | None:
         return overrides_of(cfg)
     except (KeyError, ValueError):
         return None
+
+
+def _say(cfg: Config, message: str) -> None:
+    """One line on stderr about this run (damaged or replaced files, restarts)."""
+    print(f"[{cfg.row} seed {cfg.seed}] {message}", file=sys.stderr, flush=True)
+
+
+def _set_aside(cfg: Config, paths: list[Path], tag: str) -> None:
+    """Move each existing file of ``paths`` to ``<name>.<tag>-<time>`` and say so."""
+    for p in paths:
+        if p.is_file():
+            _say(cfg, f"{p} moved aside to {move_aside(p, tag).name}")
+
+
+def check_finite(r: "Run", when: str) -> None:
+    """Every parameter and buffer of the model and the distiller is finite.
+
+    Raises:
+        FloatingPointError: naming the first non-finite tensor (nothing is written after it).
+    """
+    for owner, module in (("model", r.model), ("distiller", r.distiller)):
+        if module is None:
+            continue
+        for name, t in [*module.named_parameters(), *module.named_buffers()]:
+            if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                raise FloatingPointError(f"non-finite {owner} tensor {name!r} {when} "
+                                         f"(diverged; lower lr?): no checkpoint or record written")
 
 
 @dataclass
@@ -196,11 +228,16 @@ def build(cfg: Config) -> Run:
 
 
 def resume(r: Run) -> Progress:
-    """Load ``last.pt`` of this config hash, if any: weights, optimiser, schedule, RNG, curves."""
+    """Load ``last.pt`` of this config hash, if any: weights, optimiser, schedule, RNG, curves.
+    A damaged ``last.pt`` is moved aside (never trusted, never deleted) and the run starts over."""
     path = r.ck_dir / "last.pt"
     if not path.is_file():
         return Progress()
-    state = ckpt.load(path)
+    try:
+        state = ckpt.load(path)
+    except DamagedFileError as e:
+        _say(r.cfg, f"{e}; moved aside to {move_aside(path).name}, starting from epoch 1")
+        return Progress()
     if state["config_hash"] != r.cfg.hash:
         return Progress()
     r.model.load_state_dict(state["model"])
@@ -262,6 +299,7 @@ def end_epoch(r: Run, epoch: int, sums: dict[str, float], prog: Progress, t0: fl
            **{f"train_{k}": v / ipe for k, v in sums.items()}}
     prog.curves.append(row)
     wall = prog.prior_wall + time.time() - t0
+    check_finite(r, f"after epoch {epoch + 1}")
     ckpt.save(r.ck_dir / "last.pt", {
         "config_hash": cfg.hash, "epoch": epoch, "model": r.model.state_dict(),
         "distiller": r.distiller.state_dict() if r.distiller is not None else None,
@@ -279,6 +317,7 @@ def make_record(r: Run, prog: Progress, started: float, t0: float) -> dict:
     cfg, data = r.cfg, r.data
     final = evaluate(r.model, data.final_x, data.final_y, batch_size=cfg.eval_batch_size,
                      device=cfg.device, img_size=cfg.img_size)
+    check_finite(r, "at the end")
     ckpt.save(r.ck_dir / "model.pt", r.model.state_dict())
     curves = prog.curves
     best = max(curves, key=lambda c: c["curve_top1"])
@@ -315,8 +354,16 @@ def run(cfg: Config, *, force: bool = False, _interrupt_after_steps: int | None 
     """
     preflight(cfg)
     rec_path = record_path(cfg.out_dir, cfg.row, cfg.profile, cfg.seed, cfg.hash)
-    if rec_path.is_file() and not force:
-        return read_record(rec_path)
+    ck_dir = checkpoint_dir(cfg.out_dir, cfg.hash)
+    for folder in (rec_path.parent, ck_dir):
+        clean_stale_temps(folder)
+    if force:
+        _set_aside(cfg, [rec_path, ck_dir / "last.pt", ck_dir / "model.pt"], "replaced")
+    elif rec_path.is_file():
+        try:
+            return read_record(rec_path)
+        except DamagedFileError as e:
+            _say(cfg, f"{e}; moved aside to {move_aside(rec_path).name}, retraining")
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     started = time.time()
