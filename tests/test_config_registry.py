@@ -77,3 +77,32 @@ def test_soft_reset_survives_timm_create_model():
     hard = [m for m in build_model(config_for("bkdsnn-c10-2-384-baseline", "smoke", 0), 10).modules()
             if isinstance(m, LIF)]
     assert all(m.v_reset == 0.0 for m in hard)
+
+
+@pytest.mark.parametrize("field, value, needle", [
+    ("train_subset", -5, "train_subset must be in [1, ∞), got -5"),
+    ("train_subset", 10_000_000, "larger than the cifar10 train split (50000 images)"),
+    ("curve_test_subset", 100_000, "larger than the cifar10 test split (10000 images)"),
+    ("hflip", 2.0, "hflip must be in [0, 1], got 2.0"),
+    ("label_smoothing", 5.0, "label_smoothing must be in [0, 1), got 5.0"),
+    ("T", 0, "T must be in [1, ∞), got 0"),
+    ("lr", -0.1, "lr must be in (0, ∞), got -0.1"),
+    ("kd_temperature", -1.0, "kd_temperature must be in (0, ∞)"),
+    ("model", "nosuch", "model 'nosuch' is not a timm or replicate model"),
+    ("device", "gpu", "device 'gpu' is not cpu, cuda, cuda:N or mps"),
+    ("out_dir", "", "out_dir is empty"),
+])
+def test_every_range_is_checked_by_the_config_before_any_compute(field, value, needle):
+    """The bad inputs of the reliability issue, each refused in one line by the config itself."""
+    with pytest.raises(ValueError) as e:
+        config_for("bkdsnn-c10-2-384-mixed", "cpu", 0, **{field: value})
+    assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_seed_and_profile_are_chosen_not_overridden():
+    with pytest.raises(ValueError, match="seed must be in"):
+        config_for("bkdsnn-c10-2-384-mixed", "cpu", -1)
+    with pytest.raises(TypeError, match="profile cannot be overridden"):
+        config_for("bkdsnn-c10-2-384-mixed", "cpu", 0, profile="gpu")
+    every = [config_for(r.id, p, s) for r in rows() for p in r.recipes for s in r.seeds[p]]
+    assert len(every) > 100  # every registered recipe is inside the ranges

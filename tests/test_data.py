@@ -16,8 +16,10 @@ def test_missing_dataset_is_one_line_naming_both_ways(tmp_path, monkeypatch):
 
 def test_tar_source_decodes_real_cifar10(data_root):
     src = data.resolve("cifar10", data_root)
-    assert src.kind == "tar" and len(src.fingerprint) == 64
+    assert src.kind == "tar" and len(src.key) == 64
     train, test = data.load(src)
+    listed = data.sources.expected_sha256(src.path)  # the records name the tar's own sha256
+    assert listed is not None and src.describe()["sha256"] == listed[1]
     assert train.x.shape == (50000, 32, 32, 3) and train.x.dtype == torch.uint8
     assert test.x.shape == (10000, 32, 32, 3)
     assert torch.equal(train.y.bincount(), torch.full((10,), 5000))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import hashlib
 import json
 import typing
@@ -30,6 +31,26 @@ TRAIN_STEP_NAMES = ("bptt", "rate_bp")
 #: Fields that say where and how a run executes, not what it computes; excluded from the hash.
 RUNTIME_FIELDS = frozenset({"data_root", "out_dir", "num_threads", "device", "teacher_checkpoint",
                             "eval_batch_size", "progress", "num_workers"})
+
+
+def _r(lo=None, hi=None, lo_open=False, hi_open=False) -> tuple:
+    return (lo, hi, lo_open, hi_open)
+
+
+#: The range of every numeric field: (low, high, low excluded, high excluded); None = unbounded.
+RANGES: dict[str, tuple] = {
+    **{k: _r(1) for k in ("epochs", "batch_size", "curve_test_subset", "eval_batch_size", "T",
+                          "embed_dim", "depth", "num_heads", "width", "in_chans", "img_size",
+                          "teacher_img_size", "train_subset", "final_test_subset", "cutout",
+                          "num_threads")},
+    **{k: _r(0) for k in ("seed", "data_seed", "cooldown_epochs", "num_workers", "crop_padding",
+                          "weight_decay", "warmup_lr", "min_lr", "mixup_alpha", "kd_weight",
+                          "bkd_alpha")},
+    **{k: _r(0, lo_open=True) for k in ("lr", "kd_temperature", "lif_v_threshold", "surrogate_alpha")},
+    **{k: _r(0, 1) for k in ("warmup_frac", "mixup_off_frac", "hflip", "random_erasing")},
+    **{k: _r(0, 1, hi_open=True) for k in ("label_smoothing", "momentum", "lif_decay", "bkd_mask_ratio")},
+    "lif_tau": _r(1, lo_open=True),
+}
 
 
 @dataclass
@@ -126,6 +147,7 @@ class Config:
                                 f"got {type(value).__name__} {value!r}")
         if self.profile not in PROFILES:
             raise ValueError(f"profile {self.profile!r} is not one of {PROFILES}")
+        self._check_ranges()
         from .distill import registry  # the methods validate their own fields
         if self.distill not in registry.names():
             registry.get(self.distill)  # raises, suggesting the closest registered name
@@ -138,9 +160,54 @@ class Config:
             raise ValueError(f"distill={self.distill!r} needs teacher_row or teacher_checkpoint")
         if self.optimizer not in ("adamw", "sgd"):
             raise ValueError(f"optimizer {self.optimizer!r} is not one of ('adamw', 'sgd')")
-        for name in ("epochs", "batch_size", "curve_test_subset"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        self._check_names()
+        self._check_subsets()
+
+    def _check_ranges(self) -> None:
+        """Every numeric field inside its range (:data:`RANGES`; ``None`` is "not set")."""
+        for name, (lo, hi, lo_open, hi_open) in RANGES.items():
+            v = getattr(self, name)
+            if v is None:
+                continue
+            bad = (v <= lo if lo_open else v < lo) if lo is not None else False
+            bad = bad or ((v >= hi if hi_open else v > hi) if hi is not None else False)
+            if bad:
+                lo_s = "" if lo is None else f"{'(' if lo_open else '['}{lo:g}"
+                hi_s = "∞)" if hi is None else f"{hi:g}{')' if hi_open else ']'}"
+                raise ValueError(f"{name} must be in {lo_s}, {hi_s}, got {v}")
+
+    def _check_names(self) -> None:
+        """The model is a timm name (replicate's or timm's own), the device one torch knows,
+        the surrogate one the neurons know, and the output folder not empty."""
+        if self.model:
+            import timm
+
+            import replicate.models  # noqa: F401  (registers replicate's models)
+            if not timm.is_model(self.model):
+                close = difflib.get_close_matches(self.model, timm.list_models(), n=3)
+                hint = f"; did you mean {' or '.join(close)}?" if close else ""
+                raise ValueError(f"model {self.model!r} is not a timm or replicate model{hint}")
+        if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", self.device):
+            raise ValueError(f"device {self.device!r} is not cpu, cuda, cuda:N or mps")
+        if self.surrogate is not None and self.surrogate not in ("sigmoid", "atan"):
+            raise ValueError(f"surrogate {self.surrogate!r} is not 'sigmoid' or 'atan'")
+        if not self.out_dir.strip():
+            raise ValueError("out_dir is empty; name an output folder (e.g. out)")
+
+    def _check_subsets(self) -> None:
+        """Subsets no larger than their split, for a dataset of known shape
+        (:data:`replicate.data.EXPECTED_SHAPES`)."""
+        from .data import EXPECTED_SHAPES
+        shape = EXPECTED_SHAPES.get(self.dataset)
+        if shape is None:
+            return
+        n = len(shape["classes"])
+        for name, split in (("train_subset", "train"), ("curve_test_subset", "test"),
+                            ("final_test_subset", "test")):
+            size = n * shape["per_class"][split]
+            if getattr(self, name) is not None and getattr(self, name) > size:
+                raise ValueError(f"{name} {getattr(self, name)} is larger than the {self.dataset} "
+                                 f"{split} split ({size} images)")
 
     def _check_rate_bp(self) -> None:
         """Rate-based BP's eligibility assumes soft reset, detached reset and no input decay

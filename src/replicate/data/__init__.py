@@ -7,11 +7,13 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from .sources import CIFAR10_CLASSES, DataNotFoundError, Source, Split, load, resolve
+from .sources import (CIFAR10_CLASSES, EXPECTED_SHAPES, DataNotFoundError, DataShapeError, Source,
+                      Split, cache_path, check_shape, load, resolve)
 from .subsets import balanced_indices, index_hash
 from .transforms import CIFAR10_MEAN, CIFAR10_STD, normalize_uint8, train_transform
 
-__all__ = ["CIFAR10_CLASSES", "DataNotFoundError", "Source", "Split", "RunData", "build",
+__all__ = ["CIFAR10_CLASSES", "EXPECTED_SHAPES", "DataNotFoundError", "DataShapeError", "Source",
+           "cache_path", "check_shape", "Split", "RunData", "build",
            "balanced_indices", "index_hash", "resolve", "load", "normalize_uint8",
            "train_transform", "CIFAR10_MEAN", "CIFAR10_STD", "TrainSet"]
 
@@ -46,8 +48,14 @@ class RunData:
 def build(cfg) -> RunData:
     """Resolve, decode (cached) and subset the data of ``cfg`` (a :class:`replicate.config.Config`).
 
+    The source is checked against its dataset's known shape before anything is trained; its
+    decoded arrays come from a checksummed cache (a damaged one is moved aside and rebuilt).
+
     Raises:
         DataNotFoundError: the dataset is not where ``cfg.data_root`` / ``$REPLICATE_DATA`` says.
+        DataShapeError: the source is not the dataset's known shape (e.g. a tar cut short).
+        DamagedFileError: the tar fails its ``SHA256SUMS`` entry or cannot be read.
+        DiskFullError: no space left for the cache.
     """
     source = resolve(cfg.dataset, cfg.data_root)
     train, test = load(source)
@@ -62,4 +70,4 @@ def build(cfg) -> RunData:
             "final_test_size": len(fi_idx), "final_test_index_hash": index_hash(fi_idx)}
     return RunData(TrainSet(train, tr_idx, tf), normalize_uint8(test.x[cu_idx], cfg.recipe),
                    test.y[cu_idx], normalize_uint8(test.x[fi_idx], cfg.recipe), test.y[fi_idx],
-                   len(CIFAR10_CLASSES), prov)
+                   len(EXPECTED_SHAPES[source.dataset]["classes"]), prov)

@@ -1,4 +1,4 @@
-"""Where CIFAR-10 comes from, decoded once into a cached uint8 tensor.
+"""Where CIFAR-10 comes from, checked against its known shape and decoded once into a cache.
 
 One setting chooses the source: the ``data_root`` notebook parameter, else the
 ``$REPLICATE_DATA`` environment variable. It may name
@@ -8,40 +8,82 @@ One setting chooses the source: the ``data_root`` notebook parameter, else the
 * a folder with torchvision's ``cifar-10-batches-py`` (downloaded there with
   ``$REPLICATE_DOWNLOAD=1`` where the network allows).
 
-The decoded arrays are cached under ``$REPLICATE_CACHE`` (default ``~/.cache/replicate``),
-keyed by a fingerprint of the source (the tar's sha256), and written atomically.
+Nothing wrong, nothing lost:
+
+* Before anything is decoded or trained, the source is checked against its known shape
+  (:data:`EXPECTED_SHAPES`: classes, images per class and split, image size); a tar cut short
+  fails with one :class:`DataShapeError` line naming the split, the class and the counts.
+* A tar's sha256 is computed once, when its cache is built, and verified against a
+  ``SHA256SUMS`` file beside it when that lists the tar. The cache is keyed by something cheap
+  (the tar's resolved path, size and ``mtime_ns``) and stores the sha256 that records report.
+* The decoded arrays are cached under ``$REPLICATE_CACHE`` (default ``~/.cache/replicate``)
+  with a checksum of their content, written atomically (:mod:`replicate.safeio`). A damaged
+  cache is moved aside (never trusted, never deleted), said so on stderr in one line, and
+  rebuilt from the source; temporaries of writers that died are removed on the next load.
 """
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
+import re
+import sys
 import tarfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..safeio import DamagedFileError, atomic_write_bytes, clean_stale_temps, move_aside
+
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
+#: The known shape of every dataset with a loader: class names (in label order), images per
+#: class in each split, and the image size ``(H, W, C)``. A source that differs is refused.
+EXPECTED_SHAPES: dict[str, dict] = {
+    "cifar10": {"classes": CIFAR10_CLASSES, "per_class": {"train": 5000, "test": 1000},
+                "image": (32, 32, 3)},
+}
+CACHE_FORMAT = "replicate-data-cache-1"
 _IMG_EXT = (".jpg", ".jpeg", ".png", ".bmp")
+_SPLITS = ("train", "test")
+_LEGACY_TMP = re.compile(r"^[\w.-]+-[0-9a-z-]{16}\.tmp(?P<pid>\d+)$")  # before safeio.temp_path
 
 
 class DataNotFoundError(FileNotFoundError):
     """The dataset could not be found; the message names both ways to provide it."""
 
 
-@dataclass(frozen=True)
+class DataShapeError(ValueError):
+    """The source does not have its dataset's known shape (:data:`EXPECTED_SHAPES`): a class
+    missing, extra or short of images, or an image of the wrong size. One line naming the
+    source, the split, the class and the counts found vs expected."""
+
+
+@dataclass
 class Source:
-    """A resolved dataset source. ``kind`` is ``tar``, ``imagefolder`` or ``torchvision``."""
+    """A resolved dataset source. ``kind`` is ``tar``, ``imagefolder`` or ``torchvision``.
+
+    ``key`` is a cheap identity (for a tar: its resolved path, size and ``mtime_ns``) that names
+    the cache; ``sha256`` is the content fingerprint recorded in every record. For a tar it is
+    ``None`` until :func:`load` reads it from the cache (or computes it once, building the cache).
+    """
 
     kind: str
     path: Path
-    fingerprint: str  #: sha256 of the tar, or of the file list; recorded in every record
+    key: str
+    sha256: str | None = None
+    dataset: str = "cifar10"
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "path": str(self.path), "sha256": self.fingerprint}
+        """``{"kind", "path", "sha256"}`` for the record. Before :func:`load`, a tar's sha256 is
+        computed here (one pass over the file)."""
+        if self.sha256 is None:
+            self.sha256 = _sha256(self.path)
+        return {"kind": self.kind, "path": str(self.path), "sha256": self.sha256}
 
 
 @dataclass
@@ -60,8 +102,13 @@ def _missing(dataset: str, where: str) -> DataNotFoundError:
         f"(cifar-10-batches-py/) and set REPLICATE_DOWNLOAD=1 to let torchvision download it.")
 
 
+def _key(*parts) -> str:
+    return hashlib.sha256("\0".join(str(p) for p in parts).encode()).hexdigest()
+
+
 def resolve(dataset: str = "cifar10", data_root: str | None = None) -> Source:
-    """Find ``dataset`` from ``data_root`` or ``$REPLICATE_DATA``; no decoding yet.
+    """Find ``dataset`` from ``data_root`` or ``$REPLICATE_DATA``; cheap: no decoding, no hashing
+    of the tar.
 
     Raises:
         DataNotFoundError: nothing usable there (the message says how to provide the data).
@@ -73,84 +120,303 @@ def resolve(dataset: str = "cifar10", data_root: str | None = None) -> Source:
     if not root:
         raise _missing(dataset, "neither data_root nor REPLICATE_DATA is set")
     p = Path(root).expanduser()
-    candidates = [p] if p.is_file() else [p / "cifar10-jpeg.tar"]
-    for c in candidates:
-        if c.is_file() and tarfile.is_tarfile(c):
-            return Source("tar", c.resolve(), _sha256(c))
-    for tree in (p / "cifar10", p):
+    c = p if p.is_file() else p / f"{dataset}-jpeg.tar"
+    if c.is_file() and tarfile.is_tarfile(c):
+        c, st = c.resolve(), c.stat()
+        return Source("tar", c, _key("tar", c, st.st_size, st.st_mtime_ns), None, dataset)
+    for tree in (p / dataset, p):
         if (tree / "train").is_dir() and (tree / "test").is_dir():
-            files = sorted(str(f.relative_to(tree)) for f in tree.rglob("*")
-                           if f.suffix.lower() in _IMG_EXT)
-            return Source("imagefolder", tree.resolve(),
-                          hashlib.sha256("\n".join(files).encode()).hexdigest())
+            files = sorted(f for f in tree.rglob("*") if f.suffix.lower() in _IMG_EXT)
+            names = "\n".join(str(f.relative_to(tree)) for f in files)
+            stats = [(f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+            return Source("imagefolder", tree.resolve(), _key("imagefolder", tree.resolve(), names, stats),
+                          hashlib.sha256(names.encode()).hexdigest(), dataset)
     if (p / "cifar-10-batches-py").is_dir() or os.environ.get("REPLICATE_DOWNLOAD") == "1":
-        return Source("torchvision", p.resolve(), "torchvision-cifar-10-python")
+        return Source("torchvision", p.resolve(), _key("torchvision", p.resolve()),
+                      "torchvision-cifar-10-python", dataset)
     raise _missing(dataset, f"looked in {p}")
 
 
-def load(source: Source, cache_dir: str | None = None) -> tuple[Split, Split]:
-    """Train and test splits of ``source``, decoded once and cached as uint8 tensors."""
-    cache = Path(cache_dir or os.environ.get("REPLICATE_CACHE", "~/.cache/replicate")).expanduser()
-    f = cache / f"cifar10-{source.kind}-{source.fingerprint[:16]}.pt"
+# ----------------------------------------------------------------------------- cache
+def cache_root(cache: str | Path | None = None) -> Path:
+    """The cache folder: ``cache``, else ``$REPLICATE_CACHE``, else ``~/.cache/replicate``."""
+    return Path(cache or os.environ.get("REPLICATE_CACHE", "~/.cache/replicate")).expanduser()
+
+
+def cache_path(source: Source, cache: str | Path | None = None) -> Path:
+    """Where the decoded arrays of ``source`` are cached (named by its cheap ``key``)."""
+    return cache_root(cache) / f"{source.dataset}-{source.kind}-{source.key[:16]}.pt"
+
+
+def load(source: Source, cache_dir: str | Path | None = None) -> tuple[Split, Split]:
+    """Train and test splits of ``source``, decoded once, checked against the dataset's known
+    shape and cached as uint8 tensors with a checksum. Sets ``source.sha256``.
+
+    A damaged cache (garbled, truncated, or not of this format) is moved aside, said so on
+    stderr in one line, and rebuilt. Temporaries of dead writers in the cache folder are removed.
+
+    Raises:
+        DataShapeError: the source is not the dataset's known shape (no cache is written).
+        DamagedFileError: the tar fails its ``SHA256SUMS`` entry, or a member cannot be read or
+            decoded; the message names the file.
+        DataNotFoundError: the source holds no ``<split>/<class>/<image>`` files.
+        DiskFullError: no space left for the cache (nothing half-written is left).
+    """
+    f = cache_path(source, cache_dir)
+    _clean_temps(f.parent)
     if f.is_file():
-        blob = torch.load(f, weights_only=True)
-        return Split(blob["train_x"], blob["train_y"]), Split(blob["test_x"], blob["test_y"])
-    if source.kind == "tar":
-        train, test = _decode_tar(source.path)
-    elif source.kind == "imagefolder":
-        train, test = _decode_tree(source.path)
-    else:
-        train, test = _torchvision(source.path)
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = f.with_suffix(f".tmp{os.getpid()}")
-    torch.save({"train_x": train.x, "train_y": train.y, "test_x": test.x, "test_y": test.y}, tmp)
-    os.replace(tmp, f)
+        try:
+            train, test, meta = _read_cache(f, source)
+            source.sha256 = meta["sha256"]
+            return train, test
+        except DamagedFileError as e:
+            _set_aside(f, e, source)
+    train, test, sha = _build(source)
+    _write_cache(f, source, sha, train, test)
+    source.sha256 = sha
     return train, test
 
 
-# ----------------------------------------------------------------------------- decoders
+def _set_aside(f: Path, err: DamagedFileError, source: Source) -> None:
+    """Move a damaged cache aside (a concurrent reader may have done so) and say so in one line."""
+    try:
+        where = f"moved aside to {move_aside(f).name}"
+    except FileNotFoundError:
+        where = "already moved aside by another process"
+    print(f"replicate: {' '.join(str(err).split())}; {where}, rebuilding it from {source.path}",
+          file=sys.stderr, flush=True)
+
+
+def _clean_temps(folder: Path) -> None:
+    """safeio's stale temporaries, and those named ``<cache>.tmp<pid>`` by earlier versions."""
+    clean_stale_temps(folder)
+    if not folder.is_dir():
+        return
+    for p in folder.iterdir():
+        m = _LEGACY_TMP.match(p.name)
+        if m and p.is_file() and not _pid_alive(int(m["pid"])):
+            p.unlink(missing_ok=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_TENSORS = ("train_x", "train_y", "test_x", "test_y")
+
+
+def _checksum(meta: dict, tensors: dict) -> str:
+    """sha256 over the metadata and every tensor's name, dtype, shape and bytes."""
+    h = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
+    for name in _TENSORS:
+        t = tensors[name].contiguous()
+        h.update(f"\0{name}\0{t.dtype}\0{tuple(t.shape)}\0".encode())
+        h.update(t.numpy().reshape(-1).view(np.uint8).data)
+    return h.hexdigest()
+
+
+def _write_cache(f: Path, source: Source, sha: str, train: Split, test: Split) -> None:
+    meta = {"format": CACHE_FORMAT, "dataset": source.dataset, "kind": source.kind,
+            "path": str(source.path), "key": source.key, "sha256": sha}
+    tensors = {"train_x": train.x, "train_y": train.y, "test_x": test.x, "test_y": test.y}
+    buf = io.BytesIO()
+    torch.save({"meta": meta, "checksum": _checksum(meta, tensors), **tensors}, buf)
+    with buf.getbuffer() as view:
+        atomic_write_bytes(f, view)
+
+
+def _read_cache(f: Path, source: Source) -> tuple[Split, Split, dict]:
+    """The cached splits and metadata, verified.
+
+    Raises:
+        DamagedFileError: unreadable, truncated, garbled, of another format or another source.
+    """
+    try:
+        blob = torch.load(f, map_location="cpu", weights_only=True)
+    except Exception as e:  # zip, pickle and EOF errors all mean the same: not a good file
+        raise DamagedFileError(f, f"cannot be read ({type(e).__name__}: {str(e)[:120]})") from None
+    if not isinstance(blob, dict) or not isinstance(blob.get("meta"), dict) \
+            or blob["meta"].get("format") != CACHE_FORMAT:
+        raise DamagedFileError(f, f"not a {CACHE_FORMAT} file")
+    meta = blob["meta"]
+    try:
+        ok = all(isinstance(blob.get(n), torch.Tensor) for n in _TENSORS) \
+            and _checksum(meta, blob) == blob.get("checksum")
+    except Exception:  # garbled metadata that json or numpy cannot take
+        ok = False
+    if not ok:
+        raise DamagedFileError(f, "checksum mismatch (the file was changed or garbled)")
+    if meta.get("key") != source.key:
+        raise DamagedFileError(f, f"was built from another source ({meta.get('path')})")
+    train, test = Split(blob["train_x"], blob["train_y"]), Split(blob["test_x"], blob["test_y"])
+    check_shape(source, "train", train)
+    check_shape(source, "test", test)
+    return train, test, meta
+
+
+# ----------------------------------------------------------------------------- known shape
+def _shape(dataset: str) -> dict:
+    return EXPECTED_SHAPES[dataset]
+
+
+def check_counts(source: Source, split: str, counts: dict[str, int]) -> None:
+    """Images per class of one split (``{class name: count}``) against the known shape.
+
+    Raises:
+        DataShapeError: a class missing, unknown or with another count; one line naming the
+            source path, the split, the class and the counts found vs expected.
+    """
+    shape = _shape(source.dataset)
+    classes, want = shape["classes"], shape["per_class"][split]
+    unknown = sorted(set(counts) - set(classes))
+    if unknown:
+        raise DataShapeError(
+            f"{source.path}: {split} split has class {unknown[0]!r} ({counts[unknown[0]]} images), "
+            f"not one of {source.dataset}'s {len(classes)} classes {list(classes)}")
+    bad = [c for c in classes if counts.get(c, 0) != want]
+    if bad:
+        more = f"; {len(bad) - 1} more classes differ" if len(bad) > 1 else ""
+        raise DataShapeError(
+            f"{source.path}: {split} split, class {bad[0]!r} has {counts.get(bad[0], 0)} images, "
+            f"expected {want} ({source.dataset}: {len(classes)} classes x {want} {split} images)"
+            f"{more}")
+
+
+def check_shape(source: Source, split: str, data: Split) -> None:
+    """A decoded split against the known shape: counts per class and image size.
+
+    Raises:
+        DataShapeError: see :func:`check_counts`, or images of another size.
+    """
+    shape = _shape(source.dataset)
+    classes = shape["classes"]
+    if data.y.numel() and (int(data.y.min()) < 0 or int(data.y.max()) >= len(classes)):
+        raise DataShapeError(f"{source.path}: {split} split has labels outside 0..{len(classes) - 1}")
+    found = torch.bincount(data.y, minlength=len(classes)).tolist()
+    check_counts(source, split, dict(zip(classes, found)))
+    if tuple(data.x.shape[1:]) != tuple(shape["image"]) or data.x.dtype != torch.uint8:
+        raise DataShapeError(f"{source.path}: {split} split has images {tuple(data.x.shape[1:])} "
+                             f"{data.x.dtype}, expected {tuple(shape['image'])} uint8")
+
+
+# ----------------------------------------------------------------------------- build
+def _build(source: Source) -> tuple[Split, Split, str]:
+    """Decode ``source`` (verified and shape-checked first); return the splits and sha256."""
+    if source.kind == "tar":
+        sha = verify_tar(source.path)
+        train, test = _decode_tar(source)
+    elif source.kind == "imagefolder":
+        sha = source.sha256 or ""
+        train, test = _decode_tree(source)
+    else:
+        sha = source.sha256 or ""
+        train, test = _torchvision(source.path)
+    check_shape(source, "train", train)
+    check_shape(source, "test", test)
+    return train, test, sha
+
+
+def expected_sha256(path: Path) -> tuple[Path, str] | None:
+    """``(SHA256SUMS file, sha256)`` when a ``SHA256SUMS`` beside ``path`` lists its name."""
+    sums = path.parent / "SHA256SUMS"
+    if not sums.is_file():
+        return None
+    for line in sums.read_text(errors="replace").splitlines():
+        parts = line.split(None, 1)
+        if len(parts) == 2 and parts[1].strip().lstrip("*") == path.name:
+            return sums, parts[0].lower()
+    return None
+
+
+def verify_tar(path: Path) -> str:
+    """The tar's sha256 (one pass), checked against ``SHA256SUMS`` beside it if that lists it.
+
+    Raises:
+        DamagedFileError: the sha256 differs from the ``SHA256SUMS`` entry; one line naming both.
+    """
+    sha = _sha256(path)
+    listed = expected_sha256(path)
+    if listed and listed[1] != sha:
+        raise DamagedFileError(path, f"sha256 {sha} differs from {listed[1]} listed in {listed[0]}")
+    return sha
+
+
 def _decode(blob: bytes) -> np.ndarray:
     from PIL import Image
     with Image.open(io.BytesIO(blob)) as im:
         return np.asarray(im.convert("RGB"), dtype=np.uint8)
 
 
-def _stack(items: list[tuple[str, str, np.ndarray]], classes: list[str]) -> Split:
+def _stack(items: list[tuple[str, str, np.ndarray]], source: Source, split: str) -> Split:
+    classes = list(_shape(source.dataset)["classes"])
+    image = tuple(_shape(source.dataset)["image"])
+    for c, name, a in items:
+        if a.shape != image:
+            raise DataShapeError(f"{source.path}: {split}/{c}/{name} is {a.shape}, expected {image}")
     items.sort(key=lambda t: (classes.index(t[0]), t[1]))
     x = torch.from_numpy(np.stack([a for _, _, a in items]))
     y = torch.tensor([classes.index(c) for c, _, _ in items], dtype=torch.int64)
     return Split(x, y)
 
 
-def _classes_ok(classes: list[str], where: Path) -> list[str]:
-    if tuple(classes) != CIFAR10_CLASSES:
-        raise DataNotFoundError(f"{where}: class folders {classes} are not CIFAR-10's {CIFAR10_CLASSES}")
-    return classes
+def _tar_members(tar: tarfile.TarFile) -> dict[str, list]:
+    found: dict[str, list] = {s: [] for s in _SPLITS}
+    for m in tar.getmembers():
+        parts = Path(m.name).parts
+        if not m.isfile() or len(parts) < 3 or Path(m.name).suffix.lower() not in _IMG_EXT:
+            continue
+        if parts[-3] in found:
+            found[parts[-3]].append((parts[-2], parts[-1], m))
+    return found
 
 
-def _decode_tar(path: Path) -> tuple[Split, Split]:
-    found: dict[str, list] = {"train": [], "test": []}
-    with tarfile.open(path) as tar:
-        for m in tar:
-            parts = Path(m.name).parts
-            if not m.isfile() or len(parts) < 3 or Path(m.name).suffix.lower() not in _IMG_EXT:
-                continue
-            split, cls, name = parts[-3], parts[-2], parts[-1]
-            if split in found:
-                found[split].append((cls, name, _decode(tar.extractfile(m).read())))
-    if not found["train"] or not found["test"]:
-        raise DataNotFoundError(f"{path} holds no <split>/<class>/<image> files for train and test")
-    classes = _classes_ok(sorted({c for c, _, _ in found["train"]}), path)
-    return _stack(found["train"], classes), _stack(found["test"], classes)
+def _decode_tar(source: Source) -> tuple[Split, Split]:
+    """Count the members per class first (fails fast on a cut tar), then decode.
+
+    Raises:
+        DataNotFoundError, DataShapeError, DamagedFileError (unreadable tar or image).
+    """
+    path, out = source.path, []
+    try:
+        with tarfile.open(path) as tar:
+            found = _tar_members(tar)
+            if not found["train"] or not found["test"]:
+                raise DataNotFoundError(f"{path} holds no <split>/<class>/<image> files for train and test")
+            for split in _SPLITS:
+                check_counts(source, split, Counter(c for c, _, _ in found[split]))
+            for split in _SPLITS:
+                items = []
+                for c, name, m in found[split]:
+                    try:
+                        items.append((c, name, _decode(tar.extractfile(m).read())))
+                    except (OSError, ValueError, SyntaxError) as e:  # PIL's ways to refuse an image
+                        raise DamagedFileError(path, f"member {m.name} cannot be decoded "
+                                                     f"({type(e).__name__}: {str(e)[:80]})") from None
+                out.append(_stack(items, source, split))
+    except (tarfile.TarError, EOFError) as e:
+        raise DamagedFileError(path, f"cannot be read as a tar ({type(e).__name__}: {e})") from None
+    return out[0], out[1]
 
 
-def _decode_tree(root: Path) -> tuple[Split, Split]:
+def _decode_tree(source: Source) -> tuple[Split, Split]:
+    root, files = source.path, {}
+    for split in _SPLITS:
+        dirs = sorted(d for d in (root / split).iterdir() if d.is_dir())
+        files[split] = {d.name: sorted(f for f in d.iterdir() if f.suffix.lower() in _IMG_EXT)
+                        for d in dirs}
+        check_counts(source, split, {c: len(fs) for c, fs in files[split].items()})
     out = []
-    for split in ("train", "test"):
-        classes = _classes_ok(sorted(d.name for d in (root / split).iterdir() if d.is_dir()), root)
-        items = [(c, f.name, _decode(f.read_bytes())) for c in classes
-                 for f in sorted((root / split / c).iterdir()) if f.suffix.lower() in _IMG_EXT]
-        out.append(_stack(items, classes))
+    for split in _SPLITS:
+        items = [(c, f.name, _decode(f.read_bytes())) for c, fs in files[split].items() for f in fs]
+        out.append(_stack(items, source, split))
     return out[0], out[1]
 
 

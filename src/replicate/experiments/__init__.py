@@ -158,7 +158,7 @@ def suggest(row_id: str) -> str:
     return f"; did you mean {' or '.join(close)}?" if close else ""
 
 
-def config_for(row_id: str, profile: str, seed: int | None = None, **runtime: Any) -> Config:
+def config_for(row_id: str, profile: str, seed: int | None = None, /, **runtime: Any) -> Config:
     """The registered config of ``row_id`` at ``profile`` and ``seed``, plus runtime fields.
 
     ``runtime`` may set only fields that do not change the science (``data_root``, ``out_dir``,
@@ -173,6 +173,10 @@ def config_for(row_id: str, profile: str, seed: int | None = None, **runtime: An
     if profile not in row.recipes:
         raise ValueError(f"row {row_id!r} has no {profile!r} recipe; it has {row.profiles()}")
     seed = row.seeds[profile][0] if seed is None else seed
+    fixed = sorted(set(runtime) & {"row", "profile", "seed", "teacher_row", "teacher_hash"})
+    if fixed:
+        raise TypeError(f"{', '.join(fixed)} cannot be overridden: choose the row, profile and seed "
+                        f"themselves (replicate run ROW --profile P --seed S); the teacher follows the row")
     runtime = coerce_parameters(runtime)
     teacher_hash = None
     if row.teacher_row and not runtime.get("teacher_checkpoint"):
