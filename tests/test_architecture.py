@@ -170,3 +170,19 @@ def test_every_committed_record_rehashes_to_its_file_name():
         rec = json.loads(path.read_text())
         cfg = Config(**rec["config"])
         assert cfg.hash == rec["config_hash"] == path.stem.split("-", 1)[1], path
+
+
+def test_evaluation_leaves_the_global_rng_where_it_was():
+    """Training continues from the global RNG after every per-epoch evaluation: iterating the
+    evaluation DataLoader must not draw from it (a change here changes every record)."""
+    from torch.utils.data import TensorDataset
+
+    from replicate.train.evaluate import evaluate
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+    data = TensorDataset(torch.randn(10, 3, 2, 2), torch.randint(0, 3, (10,)))
+    torch.manual_seed(7)
+    before = torch.get_rng_state()
+    ev = evaluate(model, data, batch_size=4, device="cpu")
+    assert torch.equal(torch.get_rng_state(), before)
+    logits = model(data.tensors[0])
+    assert ev["top1"] == pytest.approx(100 * (logits.argmax(1) == data.tensors[1]).float().mean().item())

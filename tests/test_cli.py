@@ -154,13 +154,14 @@ def test_show_marks_every_field_with_its_source_and_lists_the_records(capsys):
 def test_show_marks_a_stale_record(tmp_path, capsys):
     src = next((RESULTS / "records" / BASE / "gpu").glob("seed1-*.json"))
     rec = json.loads(src.read_text())
-    rec["config_hash"] = "0" * 16
-    dest = tmp_path / "records" / BASE / "gpu" / f"seed1-{'0' * 16}.json"
+    rec["config"]["lr"] = 1e-3  # a record of an older recipe: valid, but not today's hash
+    h = rec["config_hash"] = Config(**rec["config"]).hash
+    dest = tmp_path / "records" / BASE / "gpu" / f"seed1-{h}.json"
     dest.parent.mkdir(parents=True)
     dest.write_text(json.dumps(rec))
     rc, out, _ = _cli(capsys, "show", BASE, "--profile", "gpu", "--results", tmp_path)
     assert rc == 0
-    assert re.search(rf"^1\s+{'0' * 16}\s+stale\s+{rec['metrics']['top1']:.2f}", out, re.M), out
+    assert re.search(rf"^1\s+{h}\s+stale\s+{rec['metrics']['top1']:.2f}", out, re.M), out
     assert _show_table(out)["device"] == ("'cuda'", "recipe")
 
 
@@ -307,9 +308,9 @@ def test_run_then_load_model_gives_the_record_top1_bit_for_bit(tmp_path, capsys,
     model = load_model(BASE, "smoke", 0, out=tmp_path)
     assert not model.training
     d = data.build(cfg)
-    ev = evaluate(model, d.final_x, d.final_y, batch_size=record["config"]["eval_batch_size"],
+    ev = evaluate(model, d.final, batch_size=record["config"]["eval_batch_size"],
                   device="cpu", img_size=record["config"]["img_size"])
-    assert len(d.final_y) == record["metrics"]["final_test_size"]
+    assert len(d.final) == record["metrics"]["final_test_size"]
     assert ev["top1"] == record["metrics"]["top1"]
     assert ev["prefix_top1"] == record["metrics"]["prefix_top1"]
     rc, out, _ = _cli(capsys, "run", BASE, "--profile", "smoke", "--out", tmp_path, "--data-root", data_root)

@@ -44,4 +44,4 @@ def test_subset_identical_across_rows_and_run_seeds(data_root):
     assert a.provenance["source"]["sha256"] == b.provenance["source"]["sha256"]
     x, y = a.train[0]
     assert x.shape == (3, 32, 32) and x.dtype == torch.float32 and 0 <= y < 10
-    assert a.curve_x.shape == (100, 3, 32, 32)
+    assert a.probe(100).shape == (100, 3, 32, 32) and len(a.curve) == 100

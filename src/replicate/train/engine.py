@@ -195,7 +195,7 @@ def build_distiller(cfg: Config, model: torch.nn.Module, teacher: torch.nn.Modul
     ``from_config`` with a two-image probe batch from the curve subset."""
     if cfg.distill == registry.NONE:
         return None
-    ctx = registry.BuildContext(student=model, teacher=teacher, probe=data.curve_x[:2].to(device),
+    ctx = registry.BuildContext(student=model, teacher=teacher, probe=data.probe(2).to(device),
                                 num_classes=data.num_classes, img_size=cfg.img_size,
                                 teacher_img_size=cfg.teacher_img_size)
     return registry.build(cfg, ctx).to(device)
@@ -290,8 +290,8 @@ def train_one_epoch(r: Run, epoch: int) -> dict[str, float]:
 def end_epoch(r: Run, epoch: int, sums: dict[str, float], prog: Progress, t0: float) -> dict:
     """Curve top-1 on the fixed test subset, the epoch's curve row, an atomic ``last.pt``."""
     cfg, ipe = r.cfg, len(r.loader)
-    ev = evaluate(r.model, r.data.curve_x, r.data.curve_y, batch_size=cfg.eval_batch_size,
-                  device=cfg.device, img_size=cfg.img_size)
+    ev = evaluate(r.model, r.data.curve, batch_size=cfg.eval_batch_size, device=cfg.device,
+                  img_size=cfg.img_size, num_workers=cfg.num_workers)
     row = {"epoch": epoch + 1, "lr": r.optimizer.param_groups[0]["lr"],
            "mixup": r.mixup.mixup_enabled, "curve_top1": ev["top1"],
            "mean_firing_rate": ev["mean_firing_rate"],
@@ -315,16 +315,16 @@ def end_epoch(r: Run, epoch: int, sums: dict[str, float], prog: Progress, t0: fl
 def make_record(r: Run, prog: Progress, started: float, t0: float) -> dict:
     """Evaluate on the final test set, save ``model.pt`` and return the run's record."""
     cfg, data = r.cfg, r.data
-    final = evaluate(r.model, data.final_x, data.final_y, batch_size=cfg.eval_batch_size,
-                     device=cfg.device, img_size=cfg.img_size)
+    final = evaluate(r.model, data.final, batch_size=cfg.eval_batch_size, device=cfg.device,
+                     img_size=cfg.img_size, num_workers=cfg.num_workers)
     check_finite(r, "at the end")
     ckpt.save(r.ck_dir / "model.pt", r.model.state_dict())
     curves = prog.curves
     best = max(curves, key=lambda c: c["curve_top1"])
     metrics = {
-        "top1": final["top1"], "final_test_size": len(data.final_y),
+        "top1": final["top1"], "final_test_size": len(data.final),
         "last_curve_top1": curves[-1]["curve_top1"], "best_curve_top1": best["curve_top1"],
-        "best_epoch": best["epoch"], "curve_test_size": len(data.curve_y),
+        "best_epoch": best["epoch"], "curve_test_size": len(data.curve),
         "mean_firing_rate": final["mean_firing_rate"], "firing_rates": final["firing_rates"],
         "prefix_top1": final["prefix_top1"],
         "params": sum(p.numel() for p in r.model.parameters()),

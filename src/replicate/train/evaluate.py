@@ -5,6 +5,7 @@ import inspect
 
 import torch
 import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
 
 from ..models.output import ModelOutput
 from ..neurons import LIF
@@ -81,23 +82,28 @@ class FiringRates:
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int,
-             device: str, img_size: int | None = None) -> dict:
-    """Top-1 (%) of the T-mean prediction on normalised images ``x`` ``[N, 3, H, W]``, plus
-    the firing rates of every LIF layer and, for SNNs, ``prefix_top1``: the top-1 of the mean
-    of the first T' timesteps for T' = 1..T (ICML 2025 "full-range timesteps"), same pass."""
+def evaluate(model: torch.nn.Module, data: Dataset, *, batch_size: int, device: str,
+             img_size: int | None = None, num_workers: int = 0) -> dict:
+    """Top-1 (%) of the T-mean prediction on ``data`` (items ``(x, y)``: a normalised image
+    ``[C, H, W]`` or frames ``[T, C, H, W]`` and an int class), in order, plus the firing rates of
+    every LIF layer and, for SNNs, ``prefix_top1``: the top-1 of the mean of the first T'
+    timesteps for T' = 1..T (ICML 2025 "full-range timesteps"), same pass."""
     was_training = model.training
     model.eval()
-    correct, prefix = 0, None
+    correct, prefix, n = 0, None, 0
+    # its own generator: iterating a DataLoader draws a seed, which must not move the global RNG
+    # (the training run's augmentation and masks continue from it after every evaluation)
+    loader = DataLoader(data, batch_size=batch_size, shuffle=False, num_workers=num_workers,
+                        generator=torch.Generator())
+
     with FiringRates(model) as fr:
-        for i in range(0, len(x), batch_size):
-            xb = resize(x[i:i + batch_size].to(device), img_size)
-            out = forward_output(model, xb, need_feature=False)
-            yb = y[i:i + batch_size]
+        for xb, yb in loader:
+            out = forward_output(model, resize(xb.to(device), img_size), need_feature=False)
             correct += int((out.mean_logits.argmax(-1).cpu() == yb).sum())
+            n += len(yb)
             if out.logits.dim() == 3:  # SNN: every deployment budget T' <= T from the same pass
                 c = prefix_correct(out.logits, yb)
                 prefix = c if prefix is None else prefix + c
     model.train(was_training)
-    return {"top1": 100.0 * correct / len(x), "firing_rates": fr.rates(), "mean_firing_rate": fr.mean(),
-            "prefix_top1": None if prefix is None else (100.0 * prefix / len(x)).tolist()}
+    return {"top1": 100.0 * correct / n, "firing_rates": fr.rates(), "mean_firing_rate": fr.mean(),
+            "prefix_top1": None if prefix is None else (100.0 * prefix / n).tolist()}
