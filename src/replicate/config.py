@@ -25,7 +25,8 @@ PROFILES = ("paper", "gpu", "cpu", "smoke")
 #: Fields added after the first records; hashed only when set (see the module docstring).
 HASH_OPTIONAL: frozenset[str] = frozenset({"lif_decay", "twkl_alpha", "twsd_beta", "self_teacher",
                                            "crop_padding", "autoaugment", "cutout", "in_chans",
-                                           "esd_alpha", "esd_beta", "esd_pool", "esd_teacher"})
+                                           "esd_alpha", "esd_beta", "esd_pool", "esd_teacher",
+                                           "sync_bn"})
 TRAIN_STEP_NAMES = ("bptt", "rate_bp")
 
 #: Fields that say where and how a run executes, not what it computes; excluded from the hash.
@@ -113,6 +114,7 @@ class Config:
     autoaugment: bool | None = None    #: torchvision AutoAugment, CIFAR-10 policy
     cutout: int | None = None          #: Cutout hole size in px (logit-KD recipe: 16)
     train_step: str = "bptt"           #: bptt | rate_bp (replicate.train.steps.TRAIN_STEPS)
+    sync_bn: bool | None = None        #: SyncBatchNorm across torchrun's CUDA processes (as the original)
     # --- distillation
     distill: str = "none"              #: none or a registered method (replicate.distill.registry)
     teacher_row: str | None = None     #: registry row of the teacher (same profile)

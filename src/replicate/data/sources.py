@@ -1,11 +1,16 @@
-"""Where CIFAR-10 comes from, checked against its known shape and decoded once into a cache.
+"""Where CIFAR-10 and CIFAR-100 come from, checked against their known shape and decoded once
+into a cache.
 
 One setting chooses the source: the ``data_root`` notebook parameter, else the
 ``$REPLICATE_DATA`` environment variable. It may name
 
-* a tar of an ImageFolder tree (such as ``cifar10-jpeg.tar``) or a folder holding one,
-* an ImageFolder tree ``<root>/cifar10/{train,test}/<class>/*`` or ``<root>/{train,test}/<class>/*``,
-* a folder with torchvision's ``cifar-10-batches-py`` (downloaded there with
+* a tar of an ImageFolder tree (such as ``cifar10-jpeg.tar``; for CIFAR-100 a ``cifar100*.tar``)
+  or a folder holding one,
+* an ImageFolder tree ``<root>/<dataset>/{train,test}/<class>/*`` or ``<root>/{train,test}/<class>/*``,
+  whose class folders are named as the dataset's classes (:data:`EXPECTED_SHAPES`; labels follow
+  that order by name, not the folders' sorted position),
+* a folder with torchvision's ``cifar-10-batches-py`` / ``cifar-100-python`` (read by
+  ``torchvision.datasets.CIFAR10`` / ``CIFAR100``, fine labels; downloaded there with
   ``$REPLICATE_DOWNLOAD=1`` where the network allows).
 
 Nothing wrong, nothing lost:
@@ -13,6 +18,8 @@ Nothing wrong, nothing lost:
 * Before anything is decoded or trained, the source is checked against its known shape
   (:data:`EXPECTED_SHAPES`: classes, images per class and split, image size); a tar cut short
   fails with one :class:`DataShapeError` line naming the split, the class and the counts.
+  ``load(..., strict=False)`` (the ``smoke`` profile only, :func:`checks_shape`) checks only the
+  class names and the image size, so that a handful of real images can drive a smoke run.
 * A tar's sha256 is computed once, when its cache is built, and verified against a
   ``SHA256SUMS`` file beside it when that lists the tar. The cache is keyed by something cheap
   (the tar's resolved path, size and ``mtime_ns``) and stores the sha256 that records report.
@@ -41,12 +48,39 @@ from ..safeio import DamagedFileError, atomic_write_bytes, clean_stale_temps, mo
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
+#: The 100 fine labels of CIFAR-100 in label order: ``fine_label_names`` of the official
+#: ``cifar-100-python/meta`` (which torchvision's ``CIFAR100.classes`` reads as is); the order
+#: happens to be alphabetical.
+CIFAR100_CLASSES = (
+    "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle", "bottle",
+    "bowl", "boy", "bridge", "bus", "butterfly", "camel", "can", "castle", "caterpillar", "cattle",
+    "chair", "chimpanzee", "clock", "cloud", "cockroach", "couch", "crab", "crocodile", "cup",
+    "dinosaur", "dolphin", "elephant", "flatfish", "forest", "fox", "girl", "hamster", "house",
+    "kangaroo", "keyboard", "lamp", "lawn_mower", "leopard", "lion", "lizard", "lobster", "man",
+    "maple_tree", "motorcycle", "mountain", "mouse", "mushroom", "oak_tree", "orange", "orchid",
+    "otter", "palm_tree", "pear", "pickup_truck", "pine_tree", "plain", "plate", "poppy",
+    "porcupine", "possum", "rabbit", "raccoon", "ray", "road", "rocket", "rose", "sea", "seal",
+    "shark", "shrew", "skunk", "skyscraper", "snail", "snake", "spider", "squirrel", "streetcar",
+    "sunflower", "sweet_pepper", "table", "tank", "telephone", "television", "tiger", "tractor",
+    "train", "trout", "tulip", "turtle", "wardrobe", "whale", "willow_tree", "wolf", "woman", "worm")
 #: The known shape of every dataset with a loader: class names (in label order), images per
 #: class in each split, and the image size ``(H, W, C)``. A source that differs is refused.
 EXPECTED_SHAPES: dict[str, dict] = {
     "cifar10": {"classes": CIFAR10_CLASSES, "per_class": {"train": 5000, "test": 1000},
                 "image": (32, 32, 3)},
+    "cifar100": {"classes": CIFAR100_CLASSES, "per_class": {"train": 500, "test": 100},
+                 "image": (32, 32, 3)},
 }
+#: Where each static set is looked for: the tar name (a glob), torchvision's folder and class.
+LAYOUTS: dict[str, dict] = {
+    "cifar10": {"tar": "cifar10-jpeg.tar", "torchvision": "cifar-10-batches-py",
+                "tv_class": "CIFAR10", "tv_label": "torchvision-cifar-10-python"},
+    "cifar100": {"tar": "cifar100*.tar", "torchvision": "cifar-100-python",
+                 "tv_class": "CIFAR100", "tv_label": "torchvision-cifar-100-python"},
+}
+#: Profiles whose source is not held to its known shape (tests only; their numbers never reach
+#: the book): only class names and image size are checked, and the record says so.
+UNCHECKED_PROFILES = ("smoke",)
 CACHE_FORMAT = "replicate-data-cache-1"
 _IMG_EXT = (".jpg", ".jpeg", ".png", ".bmp")
 _SPLITS = ("train", "test")
@@ -94,47 +128,114 @@ class Split:
     y: torch.Tensor
 
 
+def checks_shape(profile: str) -> bool:
+    """Whether a run of ``profile`` holds its source to the dataset's full known shape
+    (every profile but those in :data:`UNCHECKED_PROFILES`)."""
+    return profile not in UNCHECKED_PROFILES
+
+
 def _missing(dataset: str, where: str) -> DataNotFoundError:
+    lay = LAYOUTS[dataset]
     return DataNotFoundError(
         f"{dataset} not found ({where}). Either set REPLICATE_DATA (or the notebook parameter "
-        f"data_root) to a folder holding cifar10-jpeg.tar or an ImageFolder tree "
-        f"cifar10/{{train,test}}/<class>/, or point it at a torchvision CIFAR10 root "
-        f"(cifar-10-batches-py/) and set REPLICATE_DOWNLOAD=1 to let torchvision download it.")
+        f"data_root) to a folder holding {lay['tar']} or an ImageFolder tree "
+        f"{dataset}/{{train,test}}/<class>/, or point it at a torchvision {lay['tv_class']} root "
+        f"({lay['torchvision']}/) and set REPLICATE_DOWNLOAD=1 to let torchvision download it.")
 
 
 def _key(*parts) -> str:
     return hashlib.sha256("\0".join(str(p) for p in parts).encode()).hexdigest()
 
 
-def resolve(dataset: str = "cifar10", data_root: str | None = None) -> Source:
-    """Find ``dataset`` from ``data_root`` or ``$REPLICATE_DATA``; cheap: no decoding, no hashing
-    of the tar.
+def _find_tar(dataset: str, p: Path) -> Path | None:
+    """``p`` itself if it is a tar, else the one tar in ``p`` matching the dataset's name.
 
     Raises:
-        DataNotFoundError: nothing usable there (the message says how to provide the data).
-        ValueError: a dataset other than ``cifar10`` (the only static set with a loader here).
+        DataNotFoundError: several tars match (the message names them; set data_root to one).
     """
-    if dataset != "cifar10":
-        raise ValueError(f"dataset {dataset!r}: only 'cifar10' has a loader in this version")
+    if p.is_file():
+        return p if tarfile.is_tarfile(p) else None
+    found = sorted(f for f in p.glob(LAYOUTS[dataset]["tar"]) if f.is_file()) if p.is_dir() else []
+    if len(found) > 1:
+        raise DataNotFoundError(f"{dataset}: several tars in {p} ({', '.join(f.name for f in found)}); "
+                                f"set REPLICATE_DATA (or data_root) to the one to use")
+    return found[0] if found and tarfile.is_tarfile(found[0]) else None
+
+
+def _tree_source(dataset: str, tree: Path) -> Source:
+    files = sorted(f for f in tree.rglob("*") if f.suffix.lower() in _IMG_EXT)
+    names = "\n".join(str(f.relative_to(tree)) for f in files)
+    stats = [(f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    return Source("imagefolder", tree.resolve(), _key("imagefolder", tree.resolve(), names, stats),
+                  hashlib.sha256(names.encode()).hexdigest(), dataset)
+
+
+def resolve(dataset: str = "cifar10", data_root: str | None = None) -> Source:
+    """Find ``dataset`` (``cifar10`` or ``cifar100``) from ``data_root`` or ``$REPLICATE_DATA``;
+    cheap: no decoding, no hashing of the tar. Looks for, in order: a tar (``data_root`` itself,
+    or :data:`LAYOUTS`' tar name in it), an ImageFolder tree ``<root>/<dataset>/{train,test}``
+    or ``<root>/{train,test}``, torchvision's folder (or any root with ``$REPLICATE_DOWNLOAD=1``).
+
+    Raises:
+        DataNotFoundError: nothing usable there, or several candidate tars (the message says how
+            to provide the data).
+        ValueError: a dataset without a static-image loader here.
+    """
+    if dataset not in LAYOUTS:
+        raise ValueError(f"dataset {dataset!r}: only {', '.join(map(repr, LAYOUTS))} have a "
+                         f"static-image loader in this version")
     root = data_root or os.environ.get("REPLICATE_DATA")
     if not root:
         raise _missing(dataset, "neither data_root nor REPLICATE_DATA is set")
     p = Path(root).expanduser()
-    c = p if p.is_file() else p / f"{dataset}-jpeg.tar"
-    if c.is_file() and tarfile.is_tarfile(c):
+    c = _find_tar(dataset, p)
+    if c is not None:
         c, st = c.resolve(), c.stat()
         return Source("tar", c, _key("tar", c, st.st_size, st.st_mtime_ns), None, dataset)
     for tree in (p / dataset, p):
         if (tree / "train").is_dir() and (tree / "test").is_dir():
-            files = sorted(f for f in tree.rglob("*") if f.suffix.lower() in _IMG_EXT)
-            names = "\n".join(str(f.relative_to(tree)) for f in files)
-            stats = [(f.stat().st_size, f.stat().st_mtime_ns) for f in files]
-            return Source("imagefolder", tree.resolve(), _key("imagefolder", tree.resolve(), names, stats),
-                          hashlib.sha256(names.encode()).hexdigest(), dataset)
-    if (p / "cifar-10-batches-py").is_dir() or os.environ.get("REPLICATE_DOWNLOAD") == "1":
-        return Source("torchvision", p.resolve(), _key("torchvision", p.resolve()),
-                      "torchvision-cifar-10-python", dataset)
+            return _tree_source(dataset, tree)
+    lay = LAYOUTS[dataset]
+    if (p / lay["torchvision"]).is_dir() or os.environ.get("REPLICATE_DOWNLOAD") == "1":
+        return Source("torchvision", p.resolve(), _key("torchvision", p.resolve()), lay["tv_label"],
+                      dataset)
     raise _missing(dataset, f"looked in {p}")
+
+
+def lossless_sample_tree(tar: str | Path, dest: str | Path, dataset: str = "cifar100") -> Path:
+    """Unpack the lossless ``dataset`` test images of ``cifar-lossless-samples.tar`` (shared data)
+    into an ImageFolder tree ``dest/<dataset>/{train,test}/<class>/<file>.png`` whose class folders
+    are named as its ``labels.csv`` says; the same images in both splits. For smoke runs and tests
+    only: the tree is not the dataset's shape, so only a ``smoke`` profile accepts it. Returns
+    ``dest`` (a ``data_root``).
+
+    Raises:
+        DataNotFoundError: ``tar`` is missing or holds no ``labels.csv`` rows of ``dataset``.
+        DataShapeError: ``labels.csv`` names a class that is not the label's class of ``dataset``.
+    """
+    import csv
+
+    tar, dest = Path(tar), Path(dest)
+    if not tar.is_file():
+        raise DataNotFoundError(f"{tar} not found: it is cifar-lossless-samples.tar of the shared data")
+    classes = _shape(dataset)["classes"]
+    with tarfile.open(tar) as tf:
+        top = next(m.name for m in tf.getmembers() if m.name.endswith("labels.csv"))
+        rows = [r for r in csv.DictReader(io.TextIOWrapper(tf.extractfile(top), "utf-8"))
+                if r["dataset"] == dataset]
+        if not rows:
+            raise DataNotFoundError(f"{tar}: labels.csv lists no {dataset} image")
+        for r in rows:
+            if classes[int(r["label"])] != r["class_name"]:
+                raise DataShapeError(f"{tar}: {r['file']} is labelled {r['label']} "
+                                     f"{r['class_name']!r}, but {dataset} class {r['label']} is "
+                                     f"{classes[int(r['label'])]!r}")
+            blob = tf.extractfile(str(Path(top).parent / r["file"])).read()
+            for split in _SPLITS:
+                f = dest / dataset / split / r["class_name"] / Path(r["file"]).name
+                f.parent.mkdir(parents=True, exist_ok=True)
+                f.write_bytes(blob)
+    return dest
 
 
 # ----------------------------------------------------------------------------- cache
@@ -148,15 +249,21 @@ def cache_path(source: Source, cache: str | Path | None = None) -> Path:
     return cache_root(cache) / f"{source.dataset}-{source.kind}-{source.key[:16]}.pt"
 
 
-def load(source: Source, cache_dir: str | Path | None = None) -> tuple[Split, Split]:
+def load(source: Source, cache_dir: str | Path | None = None, *,
+         strict: bool = True) -> tuple[Split, Split]:
     """Train and test splits of ``source``, decoded once, checked against the dataset's known
     shape and cached as uint8 tensors with a checksum. Sets ``source.sha256``.
+
+    ``strict=False`` (smoke runs only, :func:`checks_shape`) checks only that every class is one
+    of the dataset's, that each split has images, and the image size; counts per class are not
+    checked. A cache built that way is checked again, strictly, by a strict load.
 
     A damaged cache (garbled, truncated, or not of this format) is moved aside, said so on
     stderr in one line, and rebuilt. Temporaries of dead writers in the cache folder are removed.
 
     Raises:
-        DataShapeError: the source is not the dataset's known shape (no cache is written).
+        DataShapeError: the source is not the dataset's known shape (no cache is written);
+            with ``strict=False``: an unknown class, an empty split or a wrong image size.
         DamagedFileError: the tar fails its ``SHA256SUMS`` entry, or a member cannot be read or
             decoded; the message names the file.
         DataNotFoundError: the source holds no ``<split>/<class>/<image>`` files.
@@ -166,12 +273,12 @@ def load(source: Source, cache_dir: str | Path | None = None) -> tuple[Split, Sp
     _clean_temps(f.parent)
     if f.is_file():
         try:
-            train, test, meta = _read_cache(f, source)
+            train, test, meta = _read_cache(f, source, strict)
             source.sha256 = meta["sha256"]
             return train, test
         except DamagedFileError as e:
             _set_aside(f, e, source)
-    train, test, sha = _build(source)
+    train, test, sha = _build(source, strict)
     _write_cache(f, source, sha, train, test)
     source.sha256 = sha
     return train, test
@@ -233,11 +340,12 @@ def _write_cache(f: Path, source: Source, sha: str, train: Split, test: Split) -
         atomic_write_bytes(f, view)
 
 
-def _read_cache(f: Path, source: Source) -> tuple[Split, Split, dict]:
-    """The cached splits and metadata, verified.
+def _read_cache(f: Path, source: Source, strict: bool = True) -> tuple[Split, Split, dict]:
+    """The cached splits and metadata, verified (and shape-checked as :func:`load` says).
 
     Raises:
         DamagedFileError: unreadable, truncated, garbled, of another format or another source.
+        DataShapeError: the cached splits are not the dataset's known shape.
     """
     try:
         blob = torch.load(f, map_location="cpu", weights_only=True)
@@ -257,8 +365,8 @@ def _read_cache(f: Path, source: Source) -> tuple[Split, Split, dict]:
     if meta.get("key") != source.key:
         raise DamagedFileError(f, f"was built from another source ({meta.get('path')})")
     train, test = Split(blob["train_x"], blob["train_y"]), Split(blob["test_x"], blob["test_y"])
-    check_shape(source, "train", train)
-    check_shape(source, "test", test)
+    check_shape(source, "train", train, strict)
+    check_shape(source, "test", test, strict)
     return train, test, meta
 
 
@@ -267,12 +375,14 @@ def _shape(dataset: str) -> dict:
     return EXPECTED_SHAPES[dataset]
 
 
-def check_counts(source: Source, split: str, counts: dict[str, int]) -> None:
-    """Images per class of one split (``{class name: count}``) against the known shape.
+def check_counts(source: Source, split: str, counts: dict[str, int], strict: bool = True) -> None:
+    """Images per class of one split (``{class name: count}``) against the known shape;
+    ``strict=False``: only that every class is known and the split is not empty.
 
     Raises:
-        DataShapeError: a class missing, unknown or with another count; one line naming the
-            source path, the split, the class and the counts found vs expected.
+        DataShapeError: a class missing, unknown or with another count (not strict: unknown, or
+            no image at all); one line naming the source path, the split, the class and the
+            counts found vs expected.
     """
     shape = _shape(source.dataset)
     classes, want = shape["classes"], shape["per_class"][split]
@@ -281,6 +391,10 @@ def check_counts(source: Source, split: str, counts: dict[str, int]) -> None:
         raise DataShapeError(
             f"{source.path}: {split} split has class {unknown[0]!r} ({counts[unknown[0]]} images), "
             f"not one of {source.dataset}'s {len(classes)} classes {list(classes)}")
+    if not strict:
+        if sum(counts.values()) == 0:
+            raise DataShapeError(f"{source.path}: {split} split has no images")
+        return
     bad = [c for c in classes if counts.get(c, 0) != want]
     if bad:
         more = f"; {len(bad) - 1} more classes differ" if len(bad) > 1 else ""
@@ -290,37 +404,38 @@ def check_counts(source: Source, split: str, counts: dict[str, int]) -> None:
             f"{more}")
 
 
-def check_shape(source: Source, split: str, data: Split) -> None:
-    """A decoded split against the known shape: counts per class and image size.
+def check_shape(source: Source, split: str, data: Split, strict: bool = True) -> None:
+    """A decoded split against the known shape: counts per class (``strict`` only, see
+    :func:`check_counts`), labels in range and image size.
 
     Raises:
-        DataShapeError: see :func:`check_counts`, or images of another size.
+        DataShapeError: see :func:`check_counts`, labels out of range, or images of another size.
     """
     shape = _shape(source.dataset)
     classes = shape["classes"]
     if data.y.numel() and (int(data.y.min()) < 0 or int(data.y.max()) >= len(classes)):
         raise DataShapeError(f"{source.path}: {split} split has labels outside 0..{len(classes) - 1}")
     found = torch.bincount(data.y, minlength=len(classes)).tolist()
-    check_counts(source, split, dict(zip(classes, found)))
+    check_counts(source, split, dict(zip(classes, found)), strict)
     if tuple(data.x.shape[1:]) != tuple(shape["image"]) or data.x.dtype != torch.uint8:
         raise DataShapeError(f"{source.path}: {split} split has images {tuple(data.x.shape[1:])} "
                              f"{data.x.dtype}, expected {tuple(shape['image'])} uint8")
 
 
 # ----------------------------------------------------------------------------- build
-def _build(source: Source) -> tuple[Split, Split, str]:
+def _build(source: Source, strict: bool = True) -> tuple[Split, Split, str]:
     """Decode ``source`` (verified and shape-checked first); return the splits and sha256."""
     if source.kind == "tar":
         sha = verify_tar(source.path)
-        train, test = _decode_tar(source)
+        train, test = _decode_tar(source, strict)
     elif source.kind == "imagefolder":
         sha = source.sha256 or ""
-        train, test = _decode_tree(source)
+        train, test = _decode_tree(source, strict)
     else:
         sha = source.sha256 or ""
-        train, test = _torchvision(source.path)
-    check_shape(source, "train", train)
-    check_shape(source, "test", test)
+        train, test = _torchvision(source)
+    check_shape(source, "train", train, strict)
+    check_shape(source, "test", test, strict)
     return train, test, sha
 
 
@@ -378,7 +493,7 @@ def _tar_members(tar: tarfile.TarFile) -> dict[str, list]:
     return found
 
 
-def _decode_tar(source: Source) -> tuple[Split, Split]:
+def _decode_tar(source: Source, strict: bool = True) -> tuple[Split, Split]:
     """Count the members per class first (fails fast on a cut tar), then decode.
 
     Raises:
@@ -391,7 +506,7 @@ def _decode_tar(source: Source) -> tuple[Split, Split]:
             if not found["train"] or not found["test"]:
                 raise DataNotFoundError(f"{path} holds no <split>/<class>/<image> files for train and test")
             for split in _SPLITS:
-                check_counts(source, split, Counter(c for c, _, _ in found[split]))
+                check_counts(source, split, Counter(c for c, _, _ in found[split]), strict)
             for split in _SPLITS:
                 items = []
                 for c, name, m in found[split]:
@@ -406,13 +521,13 @@ def _decode_tar(source: Source) -> tuple[Split, Split]:
     return out[0], out[1]
 
 
-def _decode_tree(source: Source) -> tuple[Split, Split]:
+def _decode_tree(source: Source, strict: bool = True) -> tuple[Split, Split]:
     root, files = source.path, {}
     for split in _SPLITS:
         dirs = sorted(d for d in (root / split).iterdir() if d.is_dir())
         files[split] = {d.name: sorted(f for f in d.iterdir() if f.suffix.lower() in _IMG_EXT)
                         for d in dirs}
-        check_counts(source, split, {c: len(fs) for c, fs in files[split].items()})
+        check_counts(source, split, {c: len(fs) for c, fs in files[split].items()}, strict)
     out = []
     for split in _SPLITS:
         items = [(c, f.name, _decode(f.read_bytes())) for c, fs in files[split].items() for f in fs]
@@ -420,10 +535,29 @@ def _decode_tree(source: Source) -> tuple[Split, Split]:
     return out[0], out[1]
 
 
-def _torchvision(root: Path) -> tuple[Split, Split]:
-    from torchvision.datasets import CIFAR10
+def _torchvision(source: Source) -> tuple[Split, Split]:
+    """Both splits through ``torchvision.datasets.CIFAR10`` / ``CIFAR100`` (fine labels), which
+    verify the official files' md5; its class names must be the dataset's, in order.
+
+    Raises:
+        DataNotFoundError: torchvision finds no (or no intact) copy; the message says how to get it.
+        DataShapeError: the copy's class names differ from :data:`EXPECTED_SHAPES`.
+    """
+    import torchvision.datasets as tvd
+    dataset, root = source.dataset, source.path
     download = os.environ.get("REPLICATE_DOWNLOAD") == "1"
-    sets = [CIFAR10(str(root), train=t, download=download) for t in (True, False)]
+    try:
+        sets = [getattr(tvd, LAYOUTS[dataset]["tv_class"])(str(root), train=t, download=download)
+                for t in (True, False)]
+    except RuntimeError as e:  # torchvision's "not found or corrupted" (md5) errors
+        raise _missing(dataset, f"torchvision: {' '.join(str(e).split())} in {root}") from None
+    got, want = list(sets[0].classes), list(_shape(dataset)["classes"])
+    if got != want:
+        i = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+        raise DataShapeError(
+            f"{root}: torchvision {LAYOUTS[dataset]['tv_class']} has {len(got)} classes, not "
+            f"{dataset}'s {len(want)} in order: class {i} is {got[i] if i < len(got) else None!r}, "
+            f"expected {want[i] if i < len(want) else None!r}")
     return tuple(Split(torch.from_numpy(s.data), torch.tensor(s.targets, dtype=torch.int64))
                  for s in sets)  # type: ignore[return-value]
 

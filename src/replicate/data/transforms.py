@@ -11,6 +11,9 @@ identical in github.com/Intelli-Chip-Lab/snn_temporal_decoupling_distillation at
 and github.com/Intelli-Chip-Lab/enhanced-self-distillation-framework-for-snn at commit d44e876):
 RandomCrop(32, pad 4), flip, torchvision AutoAugment (CIFAR-10 policy), ToTensor, Cutout (one
 16×16 hole, *before* normalisation), normalisation with std (0.2023, 0.1994, 0.2010).
+``logitkd_cifar100`` is the same recipe for CIFAR-100: ``load_dataset('CIFAR100', ...)`` at both
+commits keeps the crop, flip, AutoAugment (the CIFAR-10 policy, ``CIFAR10Policy``) and Cutout and
+normalises with mean (0.5071, 0.4867, 0.4408) and std (0.2675, 0.2565, 0.2761).
 
 Each field of a recipe comes from the config, so a profile can switch parts off.
 """
@@ -21,10 +24,13 @@ from torchvision import transforms as T
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+CIFAR100_MEAN = (0.5071, 0.4867, 0.4408)  # util/data.py load_dataset() of both logit-KD repos
+CIFAR100_STD = (0.2675, 0.2565, 0.2761)
 #: Per recipe: normalisation mean and std (the logit-KD code uses the older CIFAR-10 std).
 RECIPES = {
     "bkdsnn_cifar": (CIFAR10_MEAN, CIFAR10_STD),
     "logitkd_cifar": (CIFAR10_MEAN, (0.2023, 0.1994, 0.2010)),
+    "logitkd_cifar100": (CIFAR100_MEAN, CIFAR100_STD),
 }
 
 

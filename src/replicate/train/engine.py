@@ -34,6 +34,7 @@ from ..distill import registry
 from ..results import SCHEMA_VERSION, checkpoint_dir, read_record, record_path, write_record
 from ..safeio import DamagedFileError, clean_stale_temps, move_aside
 from . import checkpoint as ckpt
+from . import distributed as dist
 from .evaluate import evaluate
 from .optim import build_mixup, build_optimizer, build_scheduler, mixup_active
 from .steps import TRAIN_STEPS, StepContext
@@ -166,6 +167,9 @@ class Run:
     mixup: Any
     step: Any
     ctx: StepContext
+    params: list = field(default_factory=list)  #: every trainable parameter (student + distiller)
+    world: dist.World = field(default_factory=dist.World)
+    sampler: Any = None  #: the DistributedSampler under torchrun, else None
     #: raise KeyboardInterrupt after this many optimiser steps of this call (tests: a killed run)
     interrupt_after: int | None = None
     steps_done: int = 0
@@ -201,30 +205,44 @@ def build_distiller(cfg: Config, model: torch.nn.Module, teacher: torch.nn.Modul
     return registry.build(cfg, ctx).to(device)
 
 
-def build(cfg: Config) -> Run:
+def _loader(cfg: Config, world: dist.World, train: Any, g: torch.Generator) -> tuple[DataLoader, Any]:
+    """The train loader: a seeded reshuffle per epoch; under torchrun each rank's share of the
+    global batch from a DistributedSampler."""
+    if not world.active:
+        return DataLoader(train, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
+                          num_workers=cfg.num_workers, generator=g), None
+    sampler = dist.sampler(world, train, cfg.seed)
+    return DataLoader(train, batch_size=dist.per_rank_batch(world, cfg.batch_size), sampler=sampler,
+                      drop_last=True, num_workers=cfg.num_workers, generator=g), sampler
+
+
+def build(cfg: Config, world: dist.World | None = None) -> Run:
     """Decode the data, seed, and build model, teacher, distiller, optimiser and schedule.
 
     Raises:
         ValueError: the train subset is smaller than one batch.
         TeacherNotFoundError: the teacher's weights are missing.
     """
+    world = world or dist.World()
     device = torch.device(cfg.device)
     data = data_mod.build(cfg)
     _seed_everything(cfg.seed)
-    model = build_model(cfg, data.num_classes).to(device)
+    model = dist.maybe_sync_bn(world, build_model(cfg, data.num_classes), cfg.device, cfg.sync_bn).to(device)
     teacher = load_teacher(cfg, data.num_classes).to(device) if cfg.needs_teacher else None
     distiller = build_distiller(cfg, model, teacher, data, device)
     trainable = torch.nn.ModuleList([model] + ([distiller] if distiller is not None else []))
+    dist.broadcast_parameters(world, trainable)
     optimizer = build_optimizer(cfg, trainable)
     g = torch.Generator()
-    loader = DataLoader(data.train, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
-                        num_workers=cfg.num_workers, generator=g)
+    loader, sampler = _loader(cfg, world, data.train, g)
     if len(loader) == 0:
         raise ValueError(f"train_subset {len(data.train)} is smaller than batch_size {cfg.batch_size}")
     return Run(cfg=cfg, data=data, model=model, distiller=distiller, optimizer=optimizer,
                scheduler=build_scheduler(cfg, optimizer, len(loader)), loader=loader, generator=g,
                mixup=build_mixup(cfg, data.num_classes), step=TRAIN_STEPS[cfg.train_step],
-               ctx=StepContext(model, distiller, teacher, cfg.img_size, cfg.teacher_img_size))
+               ctx=StepContext(model, distiller, teacher, cfg.img_size, cfg.teacher_img_size),
+               params=[p for p in trainable.parameters() if p.requires_grad], world=world,
+               sampler=sampler)
 
 
 def resume(r: Run) -> Progress:
@@ -245,7 +263,10 @@ def resume(r: Run) -> Progress:
         r.distiller.load_state_dict(state["distiller"])
     r.optimizer.load_state_dict(state["optimizer"])
     r.scheduler.load_state_dict(state["scheduler"])
-    ckpt.set_rng_state(state["rng"])
+    rng = state["rng"]  # one state per rank under torchrun
+    if isinstance(rng, list) and len(rng) != r.world.size:
+        raise ValueError(f"{path} was written by {len(rng)} processes; resume it with as many")
+    ckpt.set_rng_state(rng[r.world.rank] if isinstance(rng, list) else rng)
     start = state["epoch"] + 1
     return Progress(start_epoch=start, curves=state["curves"], prior_wall=state["wall_s"],
                     resumed_from=start)
@@ -258,7 +279,10 @@ def train_one_epoch(r: Run, epoch: int) -> dict[str, float]:
         FloatingPointError: the loss became NaN or infinite (the step and its terms are named).
     """
     cfg, ipe = r.cfg, len(r.loader)
-    r.generator.manual_seed(cfg.seed * 100_003 + epoch)  # the epoch's shuffle, independent of history
+    if r.sampler is not None:
+        r.sampler.set_epoch(epoch)
+    else:
+        r.generator.manual_seed(cfg.seed * 100_003 + epoch)  # the epoch's shuffle, independent of history
     r.mixup.mixup_enabled = mixup_active(cfg, epoch)
     r.model.train()
     if r.distiller is not None:
@@ -269,14 +293,17 @@ def train_one_epoch(r: Run, epoch: int) -> dict[str, float]:
     device = torch.device(cfg.device)
     for i, (x, y) in enumerate(bar):
         x, target = r.mixup(x.to(device), y.to(device))
+        if x.dim() == 5:  # event frames: [B, T, C, H, W] -> [T, B, C, H, W], the models' layout
+            x = x.transpose(0, 1)
         terms = r.step(r.ctx, x, target)
         loss = sum(terms.values())
-        if not torch.isfinite(loss):
+        if not dist.all_finite(r.world, loss):
             raise FloatingPointError(
                 f"non-finite loss at epoch {epoch + 1}, step {i + 1}: "
                 f"{ {k: float(v.detach()) for k, v in terms.items()} }")
         r.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        dist.average_gradients(r.world, r.params)
         r.optimizer.step()
         r.scheduler.step_update(epoch * ipe + i + 1)
         for k, v in terms.items():
@@ -287,9 +314,15 @@ def train_one_epoch(r: Run, epoch: int) -> dict[str, float]:
     return sums
 
 
-def end_epoch(r: Run, epoch: int, sums: dict[str, float], prog: Progress, t0: float) -> dict:
-    """Curve top-1 on the fixed test subset, the epoch's curve row, an atomic ``last.pt``."""
+def end_epoch(r: Run, epoch: int, sums: dict[str, float], prog: Progress, t0: float) -> dict | None:
+    """Curve top-1 on the fixed test subset, the epoch's curve row, an atomic ``last.pt``
+    (under torchrun: rank 0 evaluates and writes, holding every rank's RNG state)."""
     cfg, ipe = r.cfg, len(r.loader)
+    sums = dist.mean_over_ranks(r.world, sums)
+    rng = dist.gather(r.world, ckpt.rng_state())
+    if not r.world.main:
+        dist.barrier(r.world)
+        return None
     ev = evaluate(r.model, r.data.curve, batch_size=cfg.eval_batch_size, device=cfg.device,
                   img_size=cfg.img_size, num_workers=cfg.num_workers)
     row = {"epoch": epoch + 1, "lr": r.optimizer.param_groups[0]["lr"],
@@ -304,7 +337,8 @@ def end_epoch(r: Run, epoch: int, sums: dict[str, float], prog: Progress, t0: fl
         "config_hash": cfg.hash, "epoch": epoch, "model": r.model.state_dict(),
         "distiller": r.distiller.state_dict() if r.distiller is not None else None,
         "optimizer": r.optimizer.state_dict(), "scheduler": r.scheduler.state_dict(),
-        "rng": ckpt.rng_state(), "curves": prog.curves, "wall_s": wall})
+        "rng": rng if r.world.active else rng[0], "curves": prog.curves, "wall_s": wall})
+    dist.barrier(r.world)
     if cfg.progress:
         print(f"[{cfg.row} seed {cfg.seed}] epoch {epoch + 1}/{r.epochs} "
               f"loss {row['train_loss']:.4f} curve top-1 {ev['top1']:.2f}% "
@@ -341,39 +375,59 @@ def make_record(r: Run, prog: Progress, started: float, t0: float) -> dict:
     }
 
 
+def _existing(cfg: Config, rec_path: Path, force: bool, main: bool) -> dict | None:
+    """The valid record of this hash, if any and not ``force``; on rank 0, dead writers'
+    temporaries are removed and a damaged (or, with ``force``, the old) record and checkpoints
+    are moved aside."""
+    ck_dir = checkpoint_dir(cfg.out_dir, cfg.hash)
+    if main:
+        for folder in (rec_path.parent, ck_dir):
+            clean_stale_temps(folder)
+        if force:
+            _set_aside(cfg, [rec_path, ck_dir / "last.pt", ck_dir / "model.pt"], "replaced")
+    if force or not rec_path.is_file():
+        return None
+    try:
+        return read_record(rec_path)
+    except DamagedFileError as e:
+        if not main:
+            return None
+        _say(cfg, f"{e}; moved aside to {move_aside(rec_path).name}, retraining")
+    return None
+
+
 def run(cfg: Config, *, force: bool = False, _interrupt_after_steps: int | None = None) -> dict:
     """Train ``cfg`` to completion (resuming if interrupted) and return its record.
 
-    An existing record with the same hash is returned as is unless ``force``.
+    An existing record with the same hash is returned as is unless ``force`` (which moves the
+    old record and checkpoints aside). Under ``torchrun`` every rank calls this; rank 0 writes.
     ``_interrupt_after_steps`` raises ``KeyboardInterrupt`` after that many optimiser steps of
     this call (tests use it to simulate a run killed mid-epoch).
 
     Raises:
         DataNotFoundError, TeacherNotFoundError, RuntimeError (device), ValueError (config),
-        FloatingPointError: the loss became NaN or infinite (the step and its terms are named).
+        FloatingPointError: the loss, or a weight, became NaN or infinite (named).
     """
+    world = dist.setup(cfg.device)
+    if world.active:
+        cfg = cfg.replace(device=dist.device_of(world, cfg.device))
     preflight(cfg)
     rec_path = record_path(cfg.out_dir, cfg.row, cfg.profile, cfg.seed, cfg.hash)
-    ck_dir = checkpoint_dir(cfg.out_dir, cfg.hash)
-    for folder in (rec_path.parent, ck_dir):
-        clean_stale_temps(folder)
-    if force:
-        _set_aside(cfg, [rec_path, ck_dir / "last.pt", ck_dir / "model.pt"], "replaced")
-    elif rec_path.is_file():
-        try:
-            return read_record(rec_path)
-        except DamagedFileError as e:
-            _say(cfg, f"{e}; moved aside to {move_aside(rec_path).name}, retraining")
+    existing = _existing(cfg, rec_path, force, world.main)
+    dist.barrier(world)
+    if existing is not None:
+        return existing
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     started = time.time()
-    r = build(cfg)
+    r = build(cfg, world)
     r.interrupt_after = _interrupt_after_steps
     prog = resume(r)
     t0 = time.time()
     for epoch in range(prog.start_epoch, r.epochs):
         sums = train_one_epoch(r, epoch)
         end_epoch(r, epoch, sums, prog, t0)
-    record = make_record(r, prog, started, t0)
-    write_record(rec_path, record)
-    return record
+    if world.main:
+        write_record(rec_path, make_record(r, prog, started, t0))
+    dist.barrier(world)
+    return read_record(rec_path)
