@@ -64,17 +64,20 @@ def test_notebook_parameters_pass_each_override_as_its_own_parameter():
 
     from replicate.cli import NOTEBOOK, REPO, _notebook_params
     from replicate.experiments import config_for
+    from replicate.notebook import NOTEBOOK_PARAMETERS
 
     cfg = config_for("bkdsnn-c10-2-384-mixed", "smoke", 1, out_dir="o", data_root="d", lr=0.05)
     params = _notebook_params(cfg, {"lr": 0.05, "device": "cpu"})
     fixed = {"row": "bkdsnn-c10-2-384-mixed", "profile": "smoke", "seed": 1, "data_root": "d",
-             "out_dir": "o", "progress": True}
+             "out_dir": "o", "progress": True, "force": False}
     assert params == {**fixed, "lr": 0.05, "device": "cpu"}
+    assert _notebook_params(cfg, {}, force=True)["force"] is True  # --force: the engine retrains
     # the one notebook declares exactly these fixed parameters in its parameters cell
     nb = json.loads((REPO / NOTEBOOK).read_text())
     cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
     tree = ast.parse("".join(cell["source"]))
     assert {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets} == set(fixed)
+    assert set(NOTEBOOK_PARAMETERS) == set(fixed)
 
 
 @pytest.mark.slow

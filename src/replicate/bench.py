@@ -18,8 +18,10 @@ Inputs are random CIFAR-shaped tensors (the cost does not depend on the pixels).
   ``peak_rss_mib − rss_after_build_mib`` is what training added;
 * on CUDA, ``peak_cuda_mib``: ``torch.cuda.max_memory_allocated`` over the timed steps (MiB).
 
-``replicate bench`` runs the sweep and writes one JSON record per point, atomically, under
-``<out>/<device tag>/``; the book draws them.
+``replicate bench sweep`` runs the sweep and writes one JSON record per point, atomically, under
+``<out>/<device tag>/``: by default the git-ignored ``out/benchmarks/ratebp``; the book draws the
+committed ``results/benchmarks/ratebp``, which only ``--out results/benchmarks/ratebp --overwrite``
+replaces.
 """
 from __future__ import annotations
 
@@ -103,13 +105,27 @@ def _device_tag(device: str) -> str:
     return f"cpu-{os.cpu_count()}core"
 
 
+def default_out() -> Path:
+    """``out/benchmarks/ratebp`` under the git-ignored output folder (the repository's ``out/``
+    for an editable install): a sweep never writes into the committed ``results/`` unless told."""
+    from .notebook import default_out_dir
+    return default_out_dir() / "benchmarks" / "ratebp"
+
+
+def record_paths(out: str | Path, tag: str, Ts=DEFAULT_TS, methods=METHODS) -> list[Path]:
+    """``<out>/<tag>/<method>-T<T>.json`` of every point of a sweep, in sweep order."""
+    return [Path(out) / tag / f"{m}-T{t}.json" for t in Ts for m in methods]
+
+
 def sweep(out: str | Path, *, Ts=DEFAULT_TS, methods=METHODS, width: int = 16, batch: int = 64,
-          steps: int = 5, warmup: int = 2, device: str = "cpu", threads: int | None = 2) -> list[dict]:
+          steps: int = 5, warmup: int = 2, device: str = "cpu", threads: int | None = 2,
+          overwrite: bool = False) -> list[dict]:
     """Run every (method, T) point in its own process and write ``<out>/<device tag>/<method>-T<T>.json``.
 
     Each record holds the point's measurements plus provenance (git commit, versions, device).
 
     Raises:
+        FileExistsError: before any compute, when a record of the sweep exists and not ``overwrite``.
         RuntimeError: a point's process failed (its stderr is included).
     """
     from tqdm import tqdm
@@ -118,21 +134,23 @@ def sweep(out: str | Path, *, Ts=DEFAULT_TS, methods=METHODS, width: int = 16, b
     from .results import write_record
 
     tag = _device_tag(device)
+    there = [p for p in record_paths(out, tag, Ts, methods) if p.exists()]
+    if there and not overwrite:
+        raise FileExistsError(f"{len(there)} benchmark record(s) already under {there[0].parent} "
+                              f"(e.g. {there[0].name}); pass --overwrite to replace them, or another --out")
     records = []
-    points = [(m, t) for t in Ts for m in methods]
-    for method, T in tqdm(points, desc="bench points", file=sys.stderr):
+    for (method, T), dest in zip(tqdm([(m, t) for t in Ts for m in methods], desc="bench points",
+                                      file=sys.stderr), record_paths(out, tag, Ts, methods)):
         cmd = [sys.executable, "-m", "replicate.bench", "point", "--method", method, "--T", str(T),
                "--width", str(width), "--batch", str(batch), "--steps", str(steps),
-               "--warmup", str(warmup), "--device", device]
-        if threads:
-            cmd += ["--threads", str(threads)]
+               "--warmup", str(warmup), "--device", device] + (["--threads", str(threads)] if threads else [])
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode != 0:
             raise RuntimeError(f"benchmark point {method} T={T} failed:\n{p.stderr[-3000:]}")
         rec = json.loads(p.stdout.strip().splitlines()[-1])
         rec.update({"device_tag": tag, "threads": threads,
                     "provenance": provenance.collect(device)})
-        write_record(Path(out) / tag / f"{method}-T{T}.json", rec)
+        write_record(dest, rec)
         print(f"{method:8s} T={T}: step {rec['step_s']:.3f} s, peak RSS {rec['peak_rss_mib']:.0f} MiB "
               f"(+{rec['peak_rss_mib'] - rec['rss_after_build_mib']:.0f} over the built model)"
               + (f", peak CUDA {rec['peak_cuda_mib']:.0f} MiB" if "peak_cuda_mib" in rec else ""),
@@ -152,31 +170,100 @@ def load(root: str | Path):
     return df
 
 
+# --------------------------------------------------------------------------- command line
+def _int_at_least(lo: int):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"{v} is below {lo}")
+        return v
+    return parse
+
+
+def _t_list(text: str) -> tuple[int, ...]:
+    try:
+        Ts = tuple(dict.fromkeys(_int_at_least(1)(t) for t in text.split(",")))
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of time steps "
+                                         f">= 1, e.g. 1,2,4") from None
+    return Ts
+
+
+def _device(text: str) -> str:
+    import re
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not cpu, cuda or cuda:N")
+    return text
+
+
+def _add_point_options(p) -> None:
+    p.add_argument("--width", type=_int_at_least(1), default=16,
+                   help="channel width of the spiking ResNet-18 (default: 16)")
+    p.add_argument("--batch", type=_int_at_least(1), default=64, help="batch size (default: 64)")
+    p.add_argument("--steps", type=_int_at_least(1), default=5,
+                   help="timed optimiser steps per point; the median is reported (default: 5)")
+    p.add_argument("--warmup", type=_int_at_least(0), default=2,
+                   help="untimed steps before them (default: 2)")
+    p.add_argument("--device", type=_device, default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``replicate bench`` parser: one-line errors, exit status 2."""
+    from .cli import _Parser
+
+    ap = _Parser(prog="replicate bench", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    sp = sub.add_parser("sweep", help="every (method, T) point, each in its own process; writes records")
+    pp = sub.add_parser("point", help="one point in this process; prints its JSON (used by sweep)")
+    for p in (sp, pp):
+        _add_point_options(p)
+    pp.add_argument("--method", choices=METHODS, required=True, help="training step to measure")
+    pp.add_argument("--T", type=_int_at_least(1), required=True, help="number of time steps")
+    pp.add_argument("--threads", type=_int_at_least(1), default=None,
+                    help="torch CPU threads (default: torch's)")
+    sp.add_argument("--threads", type=_int_at_least(1), default=2, help="torch CPU threads per point (default: 2)")
+    sp.add_argument("--Ts", type=_t_list, default=DEFAULT_TS,
+                    help=f"comma-separated time steps (default: {','.join(map(str, DEFAULT_TS))})")
+    sp.add_argument("--out", type=Path, default=None,
+                    help="output folder; records go to <out>/<device tag>/ (default: the git-ignored "
+                         "out/benchmarks/ratebp; the book's records are results/benchmarks/ratebp)")
+    sp.add_argument("--overwrite", action="store_true",
+                    help="replace existing records of the same points (refused without it)")
+    return ap
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="replicate bench", description=__doc__.split("\n\n")[0])
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    for name in ("point", "sweep"):
-        p = sub.add_parser(name)
-        p.add_argument("--width", type=int, default=16)
-        p.add_argument("--batch", type=int, default=64)
-        p.add_argument("--steps", type=int, default=5)
-        p.add_argument("--warmup", type=int, default=2)
-        p.add_argument("--device", default="cpu")
-        p.add_argument("--threads", type=int, default=None)
-    pp = sub.choices["point"]
-    pp.add_argument("--method", choices=METHODS, required=True)
-    pp.add_argument("--T", type=int, required=True)
-    sp = sub.choices["sweep"]
-    sp.add_argument("--out", default="results/benchmarks/ratebp")
-    sp.add_argument("--Ts", default=",".join(map(str, DEFAULT_TS)))
-    a = ap.parse_args(argv)
+    """``replicate bench sweep|point``; 2: bad input or records in the way (before any compute),
+    1: a point failed."""
+    ap = build_parser()
+    try:
+        a = ap.parse_args(argv)
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else 2
+    if a.device.startswith("cuda"):
+        import torch
+        if not torch.cuda.is_available():
+            print(f"replicate bench: error: device {a.device!r} requested but no CUDA device is "
+                  f"available; use --device cpu", file=sys.stderr)
+            return 2
+    kw = dict(width=a.width, batch=a.batch, steps=a.steps, warmup=a.warmup, device=a.device,
+              threads=a.threads)
     if a.cmd == "point":
-        rec = measure_point(a.method, a.T, width=a.width, batch=a.batch, steps=a.steps,
-                            warmup=a.warmup, device=a.device, threads=a.threads)
-        print(json.dumps(rec))
+        print(json.dumps(measure_point(a.method, a.T, **kw)))
         return 0
-    sweep(a.out, Ts=tuple(int(t) for t in a.Ts.split(",")), width=a.width, batch=a.batch,
-          steps=a.steps, warmup=a.warmup, device=a.device, threads=a.threads or 2)
+    try:
+        sweep(a.out or default_out(), Ts=a.Ts, overwrite=a.overwrite, **kw)
+    except FileExistsError as e:
+        print(f"replicate bench sweep: error: {e}", file=sys.stderr)
+        return 2
+    except RuntimeError as e:
+        tail = [ln for ln in str(e).splitlines()[1:] if ln.strip()]
+        print(f"replicate bench sweep: error: {str(e).splitlines()[0]}"
+              + (f" ({tail[-1].strip()})" if tail else ""), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -4,8 +4,11 @@
 ``batch`` validates every requested run first (row ids, parameter types, data, device, teachers)
 and exits with a one-line error before any training; then it executes each run with papermill
 (``notebooks/train.ipynb``, one kernel per run) and keeps the executed notebook beside the run's
-record. A run is skipped when its record and the artefacts its dependants need (a teacher's
-weights) already exist in the output folder under the same config hash.
+record. A run is skipped only when its record verifies, its executed notebook is complete and,
+for a teacher, its weights verify (:func:`rerun_reason`); a damaged file is moved aside, never
+deleted, and the run redone. A failed run keeps its notebook (with the traceback) and the batch
+goes on (its students are skipped); it ends with a table of every run and exits 1 if any failed.
+A full disk is one line naming the file, exit status 1.
 
 Bad input (an unknown row, paper, profile or parameter, a malformed value, missing data) is
 reported by every command as one line on stderr, with exit status 2 and nothing written.
@@ -20,7 +23,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from .config import PROFILES
@@ -180,7 +183,8 @@ def cmd_run(args) -> int:
                          data_root=args.data_root, **runtime)
         preflight(cfg)
     rec = record_path(args.out, cfg.row, cfg.profile, cfg.seed, cfg.hash)
-    again = " (record exists; --force reruns it)" if rec.is_file() and not args.force else ""
+    again = (" (forced: the old record and checkpoints are kept as <name>.replaced-<time>)" if args.force
+             else " (record exists; --force retrains it)" if rec.is_file() else "")
     print(f"replicate run: {cfg.row} profile {cfg.profile} seed {cfg.seed} ({cfg.hash}){again}",
           flush=True)
     try:
@@ -320,9 +324,10 @@ def export_table(results: str | Path):
     df = load_records(results)
     from .config import Config
 
-    cfg = pd.DataFrame([read_record(p)["config"] for p in df.path], index=df.index)
-    order = [f.name for f in fields(Config) if f.name in cfg.columns]  # declaration order, then
-    cfg = cfg[order + sorted(set(cfg.columns) - set(order))]         # fields no longer declared
+    # each record's config read back through Config: fields added since it was made take their
+    # defaults (what the record's run used), so every field is a column, in declaration order
+    cfg = pd.DataFrame([Config(**read_record(p)["config"]).to_dict() for p in df.path], index=df.index,
+                       columns=[f.name for f in fields(Config)])
     return pd.concat([df, cfg.add_prefix("config.")], axis=1)
 
 
@@ -381,11 +386,12 @@ def _plan(args) -> list:
     return plan
 
 
-def _notebook_params(cfg, overrides: dict) -> dict:
+def _notebook_params(cfg, overrides: dict, force: bool = False) -> dict:
     """papermill parameters of one run: identity and locations, then each override as its own
-    top-level parameter (``papermill ... -p lr 0.05``)."""
+    top-level parameter (``papermill ... -p lr 0.05``). ``force`` is the notebook's own parameter
+    (``run(cfg, force=force)``: retrain, the old record and checkpoints kept aside), not a field."""
     return {"row": cfg.row, "profile": cfg.profile, "seed": cfg.seed, "data_root": cfg.data_root,
-            "out_dir": cfg.out_dir, "progress": True, **overrides}
+            "out_dir": cfg.out_dir, "progress": True, "force": force, **overrides}
 
 
 def _preflight_plan(plan: list) -> None:
@@ -408,30 +414,181 @@ def _drop_unknown_parameter_warnings(record) -> bool:
     return not record.getMessage().startswith("Passed unknown parameter")
 
 
-def _run_notebook(cfg, args, overrides: dict) -> bool:
-    """Execute one run's notebook with papermill; False (and a one-line error) if it failed."""
+@dataclass
+class Outcome:
+    """What became of one run of a batch (a row of the closing table)."""
+
+    row: str
+    seed: int
+    hash: str
+    status: str = "done"  #: done | skipped | failed
+    detail: str = ""      #: ran, ran (forced), verified, teacher failed, or the error's first line
+    wall_s: float = 0.0
+    look_at: str = ""     #: the file to look at (a failure's executed notebook)
+    disk_full: str = ""   #: the disk filled: this line, and the batch stops
+
+
+def _first_line(text: str, limit: int = 160) -> str:
+    line = next((ln.strip() for ln in str(text).splitlines() if ln.strip()), "")
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
+def disk_full_line(e: BaseException, path: str | Path | None = None) -> str | None:
+    """One line naming the file that could not be written when ``e`` is a full disk (or quota or
+    file-size limit), raised here or inside a notebook (papermill); ``None`` for anything else."""
+    import errno
+    import re
+
+    if type(e).__name__ == "PapermillExecutionError":
+        if e.ename != "DiskFullError" and "No space left on device" not in str(e.evalue):
+            return None
+        return re.sub(r"^\[Errno \d+\] ", "", _first_line(e.evalue, 1000))
+    if not (isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)):
+        return None
+    from .safeio import DiskFullError
+
+    if isinstance(e, DiskFullError):
+        return _first_line(e.strerror, 1000)
+    where = e.filename or path or "a file"
+    return (f"cannot write {where}: {os.strerror(e.errno)} (disk full or file-size limit); "
+            f"free space and rerun: finished runs are kept")
+
+
+# --------------------------------------------------------------------------- batch: skip or rerun
+def notebook_state(path: str | Path) -> str | None:
+    """``None`` when the executed notebook at ``path`` is complete (papermill ended it and every
+    cell's status is ``completed``), else why not: missing, unreadable, stopped, failed."""
+    import json
+
+    path = Path(path)
+    if not path.is_file():
+        return "missing"
+    try:
+        nb = json.loads(path.read_bytes())
+        meta = nb["metadata"].get("papermill", {})
+        states = [c.get("metadata", {}).get("papermill", {}).get("status") for c in nb["cells"]]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return "unreadable (cut short)"
+    if meta.get("exception") or "failed" in states:
+        return "failed"
+    if not meta.get("end_time") or any(s != "completed" for s in states):
+        stuck = next((s for s in states if s != "completed"), None)
+        return f"stopped with a cell at status {stuck!r}" if stuck else "never finished"
+    return None
+
+
+def _move_aside(path: Path, err: Exception) -> None:
+    from .safeio import move_aside
+
+    dest = move_aside(path, "damaged")
+    print(_one_line(f"  moved aside {path} -> {dest.name} ({err})"), flush=True)
+
+
+def rerun_reason(cfg, teacher: bool, out: Path) -> tuple[str | None, bool]:
+    """Why a run must be (re)done, or ``None`` when its outputs verify; and whether it must
+    retrain (``force``) rather than finish from what it left.
+
+    A run is done when its record verifies (:func:`replicate.results.read_record`), its executed
+    notebook is complete (:func:`notebook_state`) and, for a teacher, its ``model.pt`` verifies.
+    A damaged record or ``model.pt`` is moved aside (``<name>.damaged-<time>``), never deleted."""
+    from .results import checkpoint_dir, read_record, record_path
+    from .safeio import DamagedFileError, clean_stale_temps
+    from .train import checkpoint
+
+    rec = record_path(out, cfg.row, cfg.profile, cfg.seed, cfg.hash)
+    ck = checkpoint_dir(out, cfg.hash)
+    clean_stale_temps(rec.parent), clean_stale_temps(ck)
+    if not rec.is_file():
+        return "no record", False
+    try:
+        read_record(rec)
+    except DamagedFileError as e:
+        _move_aside(rec, e)
+        return "damaged record", False
+    if teacher:
+        try:
+            checkpoint.load(ck / "model.pt", weights_only=True)
+        except DamagedFileError as e:
+            if (ck / "model.pt").is_file():
+                _move_aside(ck / "model.pt", e)
+            return "teacher weights missing or damaged", True  # the record alone is not enough
+    state = notebook_state(rec.with_suffix(".ipynb"))
+    return (f"notebook {state}", False) if state else (None, False)
+
+
+# --------------------------------------------------------------------------- batch: execute
+def _run_notebook(cfg, args, overrides: dict, force: bool) -> Outcome:
+    """Execute one run's notebook with papermill; a failure is an :class:`Outcome` (its
+    executed notebook, with the traceback, is kept), not an exception; a full disk sets
+    ``disk_full`` (the batch stops)."""
     import papermill as pm
 
     from .results import record_path
 
-    rec = record_path(args.out, cfg.row, cfg.profile, cfg.seed, cfg.hash)
-    rec.parent.mkdir(parents=True, exist_ok=True)
+    nb = record_path(args.out, cfg.row, cfg.profile, cfg.seed, cfg.hash).with_suffix(".ipynb")
+    out = Outcome(cfg.row, cfg.seed, cfg.hash, "done", "ran (forced)" if force else "ran")
+    t0 = time.time()
     try:
-        pm.execute_notebook(str(REPO / NOTEBOOK), str(rec.with_suffix(".ipynb")),
-                            parameters=_notebook_params(cfg, overrides), kernel_name="python3",
+        nb.parent.mkdir(parents=True, exist_ok=True)
+        pm.execute_notebook(str(REPO / NOTEBOOK), str(nb),
+                            parameters=_notebook_params(cfg, overrides, force), kernel_name="python3",
                             progress_bar=False, log_output=not args.quiet, cwd=str(REPO))
-    except pm.PapermillExecutionError as e:
-        print(_one_line(f"replicate batch: error: {cfg.row} seed {cfg.seed} failed "
-                        f"({e.ename}: {e.evalue}); see {rec.with_suffix('.ipynb')}"), file=sys.stderr)
-        return False
-    return True
+    except Exception as e:  # noqa: BLE001  (one run's failure never stops the batch)
+        out.disk_full = disk_full_line(e, nb) or ""
+        why = (f"{e.ename}: {_first_line(e.evalue)}" if isinstance(e, pm.PapermillExecutionError)
+               else f"{type(e).__name__}: {_first_line(e)}")
+        out.status, out.look_at = "failed", str(nb)
+        out.detail = _first_line(f"disk full: {out.disk_full}" if out.disk_full else why, 100)
+        if not out.disk_full:
+            print(_one_line(f"replicate batch: error: {cfg.row} seed {cfg.seed} failed ({why}); "
+                            f"see {nb}"), file=sys.stderr, flush=True)
+    out.wall_s = time.time() - t0
+    return out
+
+
+def _batch_one(rid: str, seed: int, cfg, args, overrides: dict, failed: set) -> Outcome:
+    """Skip, rerun or run one planned run (``failed``: the hashes of the teachers that failed)."""
+    teacher = _row(rid).arm == "teacher"
+    if cfg.teacher_hash and cfg.teacher_hash in failed:
+        print(f"  skip {rid} seed {seed} ({cfg.hash}): its teacher failed")
+        return Outcome(rid, seed, cfg.hash, "skipped", f"teacher failed ({cfg.teacher_row})")
+    reason, force = ("--force", True) if args.force else rerun_reason(cfg, teacher, args.out)
+    if reason is None:
+        print(f"  skip {rid} seed {seed} ({cfg.hash}): record, notebook"
+              + (" and weights" if teacher else "") + " verified")
+        return Outcome(rid, seed, cfg.hash, "skipped", "verified")
+    print(f"  run  {rid} seed {seed} ({cfg.hash}) via {NOTEBOOK}: {reason}", flush=True)
+    out = _run_notebook(cfg, args, overrides, force)
+    if out.status == "failed" and teacher:
+        failed.add(cfg.hash)
+    elif out.status == "done":
+        print(f"       done in {out.wall_s:.0f} s", flush=True)
+    return out
+
+
+def summary_table(outcomes: list[Outcome]):
+    """The closing table of a batch: one row per run (status, wall time, detail, file to look at)."""
+    import pandas as pd
+
+    cols = ["row", "seed", "hash", "status", "wall_s", "detail", "look_at"]
+    return pd.DataFrame([vars(o) for o in outcomes], columns=cols)
+
+
+def _print_summary(outcomes: list[Outcome], total_s: float, planned: int) -> None:
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "failed")}
+    if len(outcomes) < planned:
+        counts["not attempted"] = planned - len(outcomes)
+    print("replicate batch: summary")
+    if outcomes:
+        df = summary_table(outcomes)
+        print(_table(df.drop(columns=[] if df.look_at.any() else ["look_at"])))
+    print(f"replicate batch: total {total_s:.1f} s; " + ", ".join(f"{n} {s}" for s, n in counts.items()))
 
 
 def cmd_batch(args) -> int:
-    """``replicate batch``: validate every run, then execute each through papermill."""
+    """``replicate batch``: validate every run, then execute each through papermill; every run
+    that can run does; a closing table; exit 1 if any failed (2: bad input, before any run)."""
     import logging
-
-    from .results import checkpoint_dir, record_path
 
     with _bad_input():
         plan = _plan(args)
@@ -441,27 +598,18 @@ def cmd_batch(args) -> int:
         logging.getLogger("papermill").setLevel(logging.INFO)
     logging.getLogger("papermill").addFilter(_drop_unknown_parameter_warnings)
     overrides = _overrides(args.param)
-    total0, times = time.time(), []
+    total0, outcomes, failed = time.time(), [], set()
     print(f"replicate batch: {len(plan)} run(s), profile {args.profile}, output {args.out}")
-    for rid, seed, cfg in plan:
-        rec = record_path(args.out, rid, cfg.profile, seed, cfg.hash)
-        teacher = _row(rid).arm == "teacher"
-        needs = [rec] + ([checkpoint_dir(args.out, cfg.hash) / "model.pt"] if teacher else [])
-        if all(p.is_file() for p in needs) and not args.force:
-            print(f"  skip {rid} seed {seed} ({cfg.hash}): record exists")
-            times.append((rid, seed, 0.0, "skipped"))
-            continue
-        print(f"  run  {rid} seed {seed} ({cfg.hash}) via {NOTEBOOK}", flush=True)
-        t0 = time.time()
-        if not _run_notebook(cfg, args, overrides):
-            return 1
-        times.append((rid, seed, time.time() - t0, "ran"))
-        print(f"       done in {time.time() - t0:.0f} s", flush=True)
-    print("replicate batch: wall time per run")
-    for rid, seed, dt, what in times:
-        print(f"  {rid:32s} seed {seed}  {dt:8.1f} s  {what}")
-    print(f"replicate batch: total {time.time() - total0:.1f} s")
-    return 0
+    try:
+        for rid, seed, cfg in plan:
+            outcomes.append(_batch_one(rid, seed, cfg, args, overrides, failed))
+            if outcomes[-1].disk_full:
+                break
+    finally:
+        _print_summary(outcomes, time.time() - total0, len(plan))
+    if outcomes and outcomes[-1].disk_full:
+        print(_one_line(f"replicate batch: error: {outcomes[-1].disk_full}"), file=sys.stderr)
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 
 # --------------------------------------------------------------------------- list, book
@@ -549,7 +697,9 @@ def _add_batch(sub) -> None:
     b.add_argument("--out", default="out", type=Path, help="output folder for records and checkpoints (default: out)")
     b.add_argument("--data-root", default=None, help="dataset location (default: $REPLICATE_DATA)")
     b.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE", help=_HELP_PARAM)
-    b.add_argument("--force", action="store_true", help="rerun even if the record exists")
+    b.add_argument("--force", action="store_true",
+                   help="retrain every run even if its record verifies (the old record and "
+                        "checkpoints are kept as <name>.replaced-<time>)")
     b.add_argument("-q", "--quiet", action="store_true", help="do not stream the notebooks' output")
     b.set_defaults(fn=cmd_batch)
 
@@ -571,9 +721,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``replicate`` command; returns the exit status (2: bad input)."""
-    argv = sys.argv[1:] if argv is None else list(argv)
+def _dispatch(argv: list[str]) -> int:
     if argv[:1] == ["bench"]:  # its own parser: `replicate bench sweep|point ...`
         from . import bench
         return bench.main(argv[1:])
@@ -586,6 +734,20 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(_one_line(f"replicate {args.cmd}: error: {e}"), file=sys.stderr)
         return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``replicate`` command; returns the exit status (2: bad input; 1: a run
+    failed, or the disk filled, which is one line naming the file)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _dispatch(argv)
+    except OSError as e:
+        line = disk_full_line(e)
+        if line is None:
+            raise
+        print(_one_line(f"replicate {(argv or ['?'])[0]}: error: {line}"), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -158,8 +158,10 @@ class Config:
         if self.train_step == "rate_bp":
             self._check_rate_bp()
         registry.check_config(self)
-        if self.needs_teacher and not (self.teacher_row or self.teacher_checkpoint):
-            raise ValueError(f"distill={self.distill!r} needs teacher_row or teacher_checkpoint")
+        if self.needs_teacher and not self.teacher_row:
+            raise ValueError(f"distill={self.distill!r} needs teacher_row (the teacher's architecture; "
+                             f"teacher_checkpoint may give its weights)")
+
         if self.optimizer not in ("adamw", "sgd"):
             raise ValueError(f"optimizer {self.optimizer!r} is not one of ('adamw', 'sgd')")
         self._check_names()
