@@ -16,10 +16,6 @@ import torch
 
 from .config import RUNTIME_FIELDS, Config
 
-#: Classes of each dataset a recipe can name (replicate.data loads only cifar10 here).
-NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet": 1000, "cifar10_dvs": 10}
-
-
 def run_command(row: str, profile: str, seed: int, out: str | Path,
                 overrides: dict[str, Any] | None = None) -> str:
     """The ``replicate run`` command line that makes the record and weights of this run."""
@@ -71,10 +67,9 @@ def load_model(row: str, profile: str, seed: int, out: str | Path = "out", devic
     path = checkpoint_dir(out, cfg.hash) / "model.pt"
     if not path.is_file():
         raise _missing("weights", path, cfg, out, overrides)
-    if cfg.dataset not in NUM_CLASSES:
-        raise ValueError(f"dataset {cfg.dataset!r}: unknown number of classes; known: {sorted(NUM_CLASSES)}")
-    # the weights replace any hub weights, so never fetch them
-    model = build_model(cfg.replace(pretrained=False), NUM_CLASSES[cfg.dataset])
+    from .data import registry as datasets
+    # the weights replace any hub weights, so never fetch them; K from the dataset's registry entry
+    model = build_model(cfg.replace(pretrained=False), datasets.get(cfg.dataset).num_classes)
     from .train import checkpoint
     model.load_state_dict(checkpoint.load(path, weights_only=True))  # checksum verified
     return model.to(device).eval()

@@ -43,4 +43,6 @@ def build(cfg) -> RunData:
 
 # The datasets register themselves on import.
 from . import cifar  # noqa: E402,F401
+from . import neuromorphic  # noqa: E402,F401
+from . import imagenet  # noqa: E402,F401
 from .cifar import TrainSet  # noqa: E402

@@ -32,8 +32,10 @@ class RunData:
     provenance: dict
 
     def probe(self, n: int = 2) -> torch.Tensor:
-        """The first ``n`` curve images stacked ``[n, C, H, W]`` (shape probes, e.g. BKD's)."""
-        return torch.stack([self.curve[i][0] for i in range(n)])
+        """The first ``n`` curve images as a model input: ``[n, C, H, W]``, or event frames
+        ``[T, n, C, H, W]`` (shape probes, e.g. BKD's)."""
+        x = torch.stack([self.curve[i][0] for i in range(n)])
+        return x.transpose(0, 1) if x.dim() == 5 else x
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import re
 import sys
 import tarfile
@@ -199,7 +200,29 @@ def resolve(dataset: str = "cifar10", data_root: str | None = None) -> Source:
     if (p / lay["torchvision"]).is_dir() or os.environ.get("REPLICATE_DOWNLOAD") == "1":
         return Source("torchvision", p.resolve(), _key("torchvision", p.resolve()), lay["tv_label"],
                       dataset)
+    if dataset == "cifar100" and (p / LOSSLESS_SAMPLES).is_file():
+        return _tree_source(dataset, _sample_tree(p / LOSSLESS_SAMPLES, dataset))
     raise _missing(dataset, f"looked in {p}")
+
+
+#: The shared data's 20 lossless CIFAR-100 test images: enough for a smoke run, nothing else.
+LOSSLESS_SAMPLES = "cifar-lossless-samples.tar"
+
+
+def _sample_tree(tar: Path, dataset: str) -> Path:
+    """The ImageFolder tree of the lossless samples under the cache, made once (in a temporary
+    folder renamed into place). Its shape is not the dataset's: only ``smoke`` accepts it."""
+    st = tar.stat()
+    final = cache_root() / f"{dataset}-lossless-sample-{_key(tar.resolve(), st.st_size, st.st_mtime_ns)[:16]}"
+    if not final.is_dir():
+        tmp = final.with_name(f"{final.name}.tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        lossless_sample_tree(tar, tmp, dataset)
+        try:
+            tmp.rename(final)
+        except OSError:  # another process finished first: use its copy
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final / dataset
 
 
 def lossless_sample_tree(tar: str | Path, dest: str | Path, dataset: str = "cifar100") -> Path:

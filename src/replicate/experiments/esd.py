@@ -25,7 +25,8 @@ self-distillation" that the abstract of arXiv 2510.06254 contrasts B with).
 from __future__ import annotations
 
 from . import Claim, Row, register
-from .logitkd import CPU_RUN, NO_C100, NO_IMAGENET, PAPER_RECIPE, SMOKE_RUN
+from .logitkd import (C100_DATA, CPU_RUN, IN1K_SMOKE, NO_C100, NO_DVS, NO_IMAGENET, PAPER_RECIPE,
+                      SMOKE_C100, SMOKE_RUN)
 
 PAPER = "esd"
 LOG_C100 = "B experiment/cifar/cifar100.log (best epoch 296 of 300, test-selected)"
@@ -75,8 +76,9 @@ for arm, claim in (("rate-bp", Claim(80.71, S5, note="R's best CIFAR-100 number"
     register(Row(
         id=f"esd-c100-r18-{arm}", paper=PAPER, table="NeurIPS 2025 (CIFAR-100)",
         label="spiking ResNet-18, T=6", arm=arm, claims=(claim,),
-        recipes={"paper": {**C10, **ARMS[arm], "dataset": "cifar100", "width": 64}},
-        seeds={"paper": (60,)}, unavailable={"paper": NO_C100},
+        recipes={"paper": {**C10, **ARMS[arm], **C100_DATA, "width": 64},
+                 "smoke": {**C10, **ARMS[arm], **SMOKE_C100}},
+        seeds={"paper": (60,), "smoke": (0,)}, unavailable={"paper": NO_C100},
     ))
 
 # ImageNet: preact-ResNet-34, T = 4, SGD 0.2, wd 2e-5, batch 512 global, 100 epochs; the branches
@@ -94,21 +96,20 @@ for arm, claim in (("rate-bp", Claim(70.01, S5, note="R's best ImageNet number")
     register(Row(
         id=f"esd-in1k-pr34-{arm}", paper=PAPER, table="NeurIPS 2025 (ImageNet)",
         label="spiking preact-ResNet-34, T=4", arm=arm, claims=(claim,),
-        recipes={"paper": {**IN1K, **fields}}, seeds={"paper": (60,)},
-        unavailable={"paper": NO_IMAGENET},
+        recipes={"paper": {**IN1K, **fields}, "smoke": {**IN1K, **fields, **IN1K_SMOKE}},
+        seeds={"paper": (60,), "smoke": (0,)}, unavailable={"paper": NO_IMAGENET},
     ))
 
 # CIFAR10-DVS: B gives no command and its number could not be retrieved; the released DVS main uses
 # β = 0.1 and ignores alp (B @ d44e876: experiment/dvs/main.py train(), l. 56, and the --beta
 # default in experiment/dvs/config/config.py). R's DVS number (S5) is for a VGG-SNN, so it is not
 # attached to this row.
+DVS = {**C10, **ARMS["rate-bp-sd"], "esd_beta": 0.1, "T": 10, "dataset": "cifar10_dvs",
+       "recipe": "dvs_nda", "in_chans": 2, "batch_size": 32, "width": 64, "crop_padding": None,
+       "autoaugment": None, "cutout": None, "curve_test_subset": 1000}
 register(Row(
     id="esd-dvs-r18-rate-bp-sd", paper=PAPER, table="NeurIPS 2025 (CIFAR10-DVS)",
     label="spiking ResNet-18, T=10", arm="rate-bp-sd",
-    recipes={"paper": {**C10, **ARMS["rate-bp-sd"], "esd_beta": 0.1, "T": 10, "dataset": "cifar10_dvs",
-                       "recipe": "dvs_nda", "in_chans": 2, "batch_size": 32, "width": 64,
-                       "crop_padding": None, "autoaugment": None, "cutout": None,
-                       "curve_test_subset": 1000}},
-    seeds={"paper": (60,)},
-    unavailable={"paper": "no CIFAR10-DVS copy exists here, and its loader comes with a later issue"},
+    recipes={"paper": DVS, "smoke": {**DVS, **SMOKE_RUN, "autoaugment": None}},
+    seeds={"paper": (60,), "smoke": (0,)}, unavailable={"paper": NO_DVS},
 ))

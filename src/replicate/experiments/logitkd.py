@@ -92,21 +92,28 @@ for arm, fields in {**ARMS, **ABLATION}.items():
 C100 = {"standard-kd": (ARMS["standard-kd"], 79.07), "twce": (ARMS["twce"], 79.26),
         "twce-twkl": ({**ARMS["full"], "twsd_beta": 0.0}, 79.56),
         "twce-twsd": ({**ARMS["full"], "twkl_alpha": 0.0}, 79.63), "full": (ARMS["full"], 79.80)}
-NO_C100 = "no CIFAR-100 copy exists on this machine (only 20 lossless test images)"
+NO_C100 = ("no CIFAR-100 copy exists on this machine: only its 20 lossless test images, which the "
+           "smoke profile trains on")
+C100_DATA = {"dataset": "cifar100", "recipe": "logitkd_cifar100"}  # its own mean/std (util/data.py)
+# smoke: the 20 lossless CIFAR-100 test images of the shared data (train = test; never in the book)
+SMOKE_C100 = {**SMOKE_RUN, **C100_DATA, "batch_size": 10}
 register(Row(
     id="logitkd-c100-teacher", paper=PAPER, table="ICML 2025 ablation (CIFAR-100)",
     label="ANN ResNet-34", arm="teacher",
-    recipes={"paper": {**PAPER_RECIPE, "dataset": "cifar100", "model": "cifar_resnet34_ann",
-                       "width": 64, "autoaugment": False, "cutout": None}},
-    seeds={"paper": (60,)}, unavailable={"paper": NO_C100},
+    recipes={"paper": {**PAPER_RECIPE, **C100_DATA, "model": "cifar_resnet34_ann",
+                       "width": 64, "autoaugment": False, "cutout": None},
+             "smoke": {**PAPER_RECIPE, **SMOKE_C100, "model": "cifar_resnet34_ann", "T": None,
+                       "cutout": None}},
+    seeds={"paper": (60,), "smoke": (0,)}, unavailable={"paper": NO_C100},
 ))
 for arm, (fields, value) in C100.items():
     register(Row(
         id=f"logitkd-c100-r18-{arm}", paper=PAPER, table="ICML 2025 ablation (CIFAR-100)",
         label="spiking ResNet-18, T=6", arm=arm, claims=(Claim(value, S1, note="ablation table"),),
-        recipes={"paper": {**PAPER_RECIPE, **NEURON, **fields, "dataset": "cifar100",
-                           "model": "spiking_resnet18_cifar", "width": 64}},
-        seeds={"paper": (60,)}, unavailable={"paper": NO_C100},
+        recipes={"paper": {**PAPER_RECIPE, **NEURON, **fields, **C100_DATA,
+                           "model": "spiking_resnet18_cifar", "width": 64},
+                 "smoke": {**PAPER_RECIPE, **NEURON, **fields, **SMOKE_C100, "model": "spiking_resnet18_cifar"}},
+        seeds={"paper": (60,), "smoke": (0,)}, unavailable={"paper": NO_C100},
         teacher_row="logitkd-c100-teacher" if fields.get("twkl_alpha", 1) or fields["distill"] == "standard_kd" else None,
     ))
 
@@ -116,8 +123,11 @@ for arm, (fields, value) in C100.items():
 # SGD 0.2, wd 2e-5, batch 512 global (8 GPUs × 64), 100 epochs, KD temperature 1; the teacher is
 # timm's ``resnet34`` with hub weights, used as is (the released code loads an unspecified
 # state_dict; pass yours as ``teacher_checkpoint``).
-NO_IMAGENET = ("no ImageNet copy exists here (the shared data holds one image per class) and "
-               "hub weights cannot be downloaded; this version's data module loads CIFAR-10 only")
+NO_IMAGENET = ("no ImageNet-1k copy exists here (the shared data holds one image per class, which "
+               "the smoke profile trains on) and hub weights cannot be downloaded")
+# smoke: imagenet-sample (1 image per class, its val/ as train and test; never in the book)
+IN1K_SMOKE = dict(train_subset=32, batch_size=16, curve_test_subset=16, final_test_subset=24,
+                  epochs=1, width=4, T=2, img_size=128, device="cpu", warmup_frac=0.0, min_lr=0.0)
 IMAGENET_RECIPE = {**PAPER_RECIPE, "dataset": "imagenet", "recipe": "imagenet_rrc224", "lr": 0.2,
                    "weight_decay": 2e-5, "batch_size": 512, "epochs": 100, "kd_temperature": 1.0,
                    "crop_padding": None, "autoaugment": None, "cutout": None,
@@ -125,18 +135,21 @@ IMAGENET_RECIPE = {**PAPER_RECIPE, "dataset": "imagenet", "recipe": "imagenet_rr
 register(Row(
     id="logitkd-in1k-teacher", paper=PAPER, table="ICML 2025 (ImageNet)", label="timm ResNet-34 (hub)",
     arm="teacher",
-    recipes={"paper": {**IMAGENET_RECIPE, "model": "resnet34", "pretrained": True}},
-    seeds={"paper": (60,)}, unavailable={"paper": NO_IMAGENET},
+    recipes={"paper": {**IMAGENET_RECIPE, "model": "resnet34", "pretrained": True},
+             # smoke: no hub weights here, so a small timm ResNet trained from scratch
+             "smoke": {**IMAGENET_RECIPE, **IN1K_SMOKE, "model": "resnet18", "pretrained": False,
+                       "T": None, "width": None}},
+    seeds={"paper": (60,), "smoke": (0,)}, unavailable={"paper": NO_IMAGENET},
 ))
+IN1K_FULL = {**IMAGENET_RECIPE, **ARMS["full"], "model": "spiking_preact_resnet34_imagenet",
+             "width": 64, "T": 4, "lif_decay": 0.2, "lif_decay_input": False, "lif_v_reset": None,
+             "lif_detach_reset": False, "surrogate": "sigmoid", "surrogate_alpha": 4.0}
 register(Row(
     id="logitkd-in1k-pr34-full", paper=PAPER, table="ICML 2025 (ImageNet)",
     label="spiking preact-ResNet-34, T=4", arm="full",
     claims=(Claim(71.04, S1, note="main table"),),
-    recipes={"paper": {**IMAGENET_RECIPE, **ARMS["full"], "model": "spiking_preact_resnet34_imagenet",
-                       "width": 64, "T": 4, "lif_decay": 0.2, "lif_decay_input": False,
-                       "lif_v_reset": None, "lif_detach_reset": False, "surrogate": "sigmoid",
-                       "surrogate_alpha": 4.0}},
-    seeds={"paper": (60,)}, teacher_row="logitkd-in1k-teacher", unavailable={"paper": NO_IMAGENET},
+    recipes={"paper": IN1K_FULL, "smoke": {**IN1K_FULL, **IN1K_SMOKE}},
+    seeds={"paper": (60,), "smoke": (0,)}, teacher_row="logitkd-in1k-teacher", unavailable={"paper": NO_IMAGENET},
 ))
 
 # CIFAR10-DVS (A @ e3f5fd4: readme.md command 4, experiment/dvs/config/config.py, and
@@ -145,15 +158,17 @@ register(Row(
 # the loader; the README's T = 6 crashes), batch 32, flip + one of {roll, rotate, cutout}. The
 # T = 4 number's protocol is unknown: S1 does not say whether the 10-frame stream was truncated or
 # re-binned, and no released script evaluates T' ≠ T.
-NO_DVS = "no CIFAR10-DVS copy exists here, and its loader comes with a later issue"
+NO_DVS = ("no CIFAR10-DVS copy exists here; the smoke profile trains on frames of the shared data's "
+          "real DVS128 recording (events-fixtures.tar)")
 DVS_RECIPE = {**PAPER_RECIPE, "dataset": "cifar10_dvs", "recipe": "dvs_nda", "batch_size": 32,
               "in_chans": 2, "crop_padding": None, "autoaugment": None, "cutout": None,
               "curve_test_subset": 1000}
 register(Row(
     id="logitkd-dvs-teacher", paper=PAPER, table="ICML 2025 (CIFAR10-DVS)", label="ANN ResNet-19",
     arm="teacher",
-    recipes={"paper": {**DVS_RECIPE, "model": "cifar_resnet19_ann", "width": 64}},
-    seeds={"paper": (60,)}, unavailable={"paper": NO_DVS},
+    recipes={"paper": {**DVS_RECIPE, "model": "cifar_resnet19_ann", "width": 64},
+             "smoke": {**DVS_RECIPE, **SMOKE_RUN, "autoaugment": None, "T": None, "model": "cifar_resnet19_ann"}},
+    seeds={"paper": (60,), "smoke": (0,)}, unavailable={"paper": NO_DVS},
 ))
 for suffix, t, value, note in (("", 10, 86.40, "T = 10, the loader's frame count"),
                                ("-t4", 4, 83.50, "T = 4: truncated or re-binned stream, unknown (spec §2.4)")):
@@ -162,6 +177,8 @@ for suffix, t, value, note in (("", 10, 86.40, "T = 10, the loader's frame count
         label=f"spiking ResNet-19, T={t}", arm="full",
         claims=(Claim(value, S1, note=note + "; S1 says ResNet-18, the README resnet19"),),
         recipes={"paper": {**DVS_RECIPE, **NEURON, **ARMS["full"], "T": t,
-                           "model": "spiking_resnet19_cifar", "width": 64}},
-        seeds={"paper": (60,)}, teacher_row="logitkd-dvs-teacher", unavailable={"paper": NO_DVS},
+                           "model": "spiking_resnet19_cifar", "width": 64},
+                 "smoke": {**DVS_RECIPE, **NEURON, **ARMS["full"], **SMOKE_RUN, "autoaugment": None,
+                           "model": "spiking_resnet19_cifar"}},
+        seeds={"paper": (60,), "smoke": (0,)}, teacher_row="logitkd-dvs-teacher", unavailable={"paper": NO_DVS},
     ))

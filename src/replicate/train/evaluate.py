@@ -28,9 +28,14 @@ def forward_output(model: torch.nn.Module, x: torch.Tensor, need_feature: bool,
     github.com/Intelligent-Computing-Research-Group/BKDSNN; the patched timm forward that produced
     it is not in that repository, so which vector it was is our reading).
 
+    Event frames ``[T, B, C, H, W]`` reach an ANN (a model without ``T``, e.g. the ICML 2025 DVS
+    teacher) as their time mean ``[B, C, H, W]``.
+
     Raises:
         ValueError: ``need_stages`` for a model that cannot return its stages.
     """
+    if x.dim() == 5 and not hasattr(model, "T"):
+        x = x.mean(0)
     params = inspect.signature(model.forward).parameters
     if need_stages:
         if "return_stages" not in params:
@@ -98,7 +103,10 @@ def evaluate(model: torch.nn.Module, data: Dataset, *, batch_size: int, device: 
 
     with FiringRates(model) as fr:
         for xb, yb in loader:
-            out = forward_output(model, resize(xb.to(device), img_size), need_feature=False)
+            xb = xb.to(device)
+            if xb.dim() == 5:  # event frames: [B, T, C, H, W] -> [T, B, C, H, W]
+                xb = xb.transpose(0, 1)
+            out = forward_output(model, resize(xb, img_size), need_feature=False)
             correct += int((out.mean_logits.argmax(-1).cpu() == yb).sum())
             n += len(yb)
             if out.logits.dim() == 3:  # SNN: every deployment budget T' <= T from the same pass
