@@ -28,6 +28,9 @@ def _data_cfg(side: int, interpolation: str, mean, std, crop_pct: float) -> dict
 CIFAR = _data_cfg(32, "bicubic", (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), 1.0)
 IMAGENET = _data_cfg(224, "bilinear", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), 0.875)
 LOGITKD_STD = (0.2023, 0.1994, 0.2010)
+IMAGENET_SF = _data_cfg(224, "bicubic", IMAGENET["mean"], IMAGENET["std"], 1.0)  # imagenet.yml of both repos
+DVS = {"input_size": (2, 128, 128), "interpolation": "bilinear", "mean": (0.0, 0.0), "std": (1.0, 1.0),
+       "crop_pct": 1.0}
 
 #: every name replicate registers → (resolved data config, num_classes, params of the default model)
 EXPECTED = {
@@ -35,6 +38,11 @@ EXPECTED = {
     "cml_spikingformer_4_256_cifar": (CIFAR, 10, 4_152_106),
     "cml_spikingformer_2_384_cifar": (CIFAR, 10, 5_762_746),
     "cml_spikingformer_4_384_cifar": (CIFAR, 10, 9_320_122),
+    "spikingformer_cifar": (CIFAR, 10, 9_320_122),
+    "cml_spikingformer_imagenet": (IMAGENET_SF, 1000, 16_816_024),
+    "spikingformer_imagenet": (IMAGENET_SF, 1000, 16_816_024),
+    "cml_spikingformer_dvs": (DVS, 10, 2_566_666),
+    "spikingformer_dvs": (DVS, 10, 2_566_666),
     "cifar_resnet18_ann": (CIFAR, 10, 11_173_962),
     "cifar_resnet34_ann": (CIFAR, 10, 21_282_122),
     "cifar_resnet19_ann": (CIFAR, 10, 12_697_994),

@@ -8,7 +8,10 @@ record. A run is skipped only when its record verifies, its executed notebook is
 for a teacher, its weights verify (:func:`rerun_reason`); a damaged file is moved aside, never
 deleted, and the run redone. A failed run keeps its notebook (with the traceback) and the batch
 goes on (its students are skipped); it ends with a table of every run and exits 1 if any failed.
-A full disk is one line naming the file, exit status 1.
+A full disk is one line naming the file, exit status 1. Each run is executed under its claim
+(:mod:`replicate.claims`), so any number of batches can share one output folder, and either in
+this process (``--executor local``) or as one SLURM job per run (``--executor slurm``,
+:mod:`replicate.executors`).
 
 Bad input (an unknown row, paper, profile or parameter, a malformed value, missing data) is
 reported by every command as one line on stderr, with exit status 2 and nothing written.
@@ -101,14 +104,20 @@ def _overrides(params: list[str], reserved: tuple[str, ...] = tuple(_SET_BY)) ->
         return coerce_parameters(out)
 
 
-def _seed(text: str) -> int:
+def _int_arg(text: str, least: int = 0, what: str = "") -> int:
+    """``text`` as an integer of at least ``least`` (0 or 1); else an ArgumentTypeError."""
     try:
-        seed = int(text)
+        n = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer seed") from None
-    if seed < 0:
-        raise argparse.ArgumentTypeError(f"seed {seed} is negative")
-    return seed
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer" + (f" {what}" if what else "")) from None
+    if n < least:
+        raise argparse.ArgumentTypeError((f"{what} " if what else "") + f"{n} is "
+                                         + ("negative" if least == 0 else "not positive"))
+    return n
+
+
+def _seed(text: str) -> int:
+    return _int_arg(text, 0, "seed")
 
 
 def _seed_list(text: str) -> list[int]:
@@ -421,11 +430,14 @@ class Outcome:
     row: str
     seed: int
     hash: str
-    status: str = "done"  #: done | skipped | failed
-    detail: str = ""      #: ran, ran (forced), verified, teacher failed, or the error's first line
+    status: str = "done"  #: done | skipped | failed | submitted (``--no-wait``)
+    detail: str = ""      #: ran, ran (forced), verified, done by host:pid, teacher failed, claimed
+                          #: by host:pid, queued (--no-wait), or the error's first line
     wall_s: float = 0.0
-    look_at: str = ""     #: the file to look at (a failure's executed notebook)
+    look_at: str = ""     #: the file to look at (a failure's executed notebook or job log)
     disk_full: str = ""   #: the disk filled: this line, and the batch stops
+    claimed_by: str = ""  #: ``host:pid`` of the live process that held its claim
+    job: str = ""         #: its SLURM (submitit) job id
 
 
 def _first_line(text: str, limit: int = 160) -> str:
@@ -484,13 +496,15 @@ def _move_aside(path: Path, err: Exception) -> None:
     print(_one_line(f"  moved aside {path} -> {dest.name} ({err})"), flush=True)
 
 
-def rerun_reason(cfg, teacher: bool, out: Path) -> tuple[str | None, bool]:
+def rerun_reason(cfg, teacher: bool, out: Path, notebook: bool = True) -> tuple[str | None, bool]:
     """Why a run must be (re)done, or ``None`` when its outputs verify; and whether it must
     retrain (``force``) rather than finish from what it left.
 
     A run is done when its record verifies (:func:`replicate.results.read_record`), its executed
-    notebook is complete (:func:`notebook_state`) and, for a teacher, its ``model.pt`` verifies.
-    A damaged record or ``model.pt`` is moved aside (``<name>.damaged-<time>``), never deleted."""
+    notebook is complete (:func:`notebook_state`; not asked when ``notebook`` is false: a
+    ``torchrun`` job makes none) and, for a teacher, its ``model.pt`` verifies.
+    A damaged record or ``model.pt`` is moved aside (``<name>.damaged-<time>``), never deleted.
+    Call it only under the run's claim (:mod:`replicate.claims`)."""
     from .results import checkpoint_dir, read_record, record_path
     from .safeio import DamagedFileError, clean_stale_temps
     from .train import checkpoint
@@ -512,7 +526,7 @@ def rerun_reason(cfg, teacher: bool, out: Path) -> tuple[str | None, bool]:
             if (ck / "model.pt").is_file():
                 _move_aside(ck / "model.pt", e)
             return "teacher weights missing or damaged", True  # the record alone is not enough
-    state = notebook_state(rec.with_suffix(".ipynb"))
+    state = notebook_state(rec.with_suffix(".ipynb")) if notebook else None
     return (f"notebook {state}", False) if state else (None, False)
 
 
@@ -546,69 +560,108 @@ def _run_notebook(cfg, args, overrides: dict, force: bool) -> Outcome:
     return out
 
 
-def _batch_one(rid: str, seed: int, cfg, args, overrides: dict, failed: set) -> Outcome:
-    """Skip, rerun or run one planned run (``failed``: the hashes of the teachers that failed)."""
-    teacher = _row(rid).arm == "teacher"
-    if cfg.teacher_hash and cfg.teacher_hash in failed:
-        print(f"  skip {rid} seed {seed} ({cfg.hash}): its teacher failed")
-        return Outcome(rid, seed, cfg.hash, "skipped", f"teacher failed ({cfg.teacher_row})")
-    reason, force = ("--force", True) if args.force else rerun_reason(cfg, teacher, args.out)
-    if reason is None:
-        print(f"  skip {rid} seed {seed} ({cfg.hash}): record, notebook"
-              + (" and weights" if teacher else "") + " verified")
-        return Outcome(rid, seed, cfg.hash, "skipped", "verified")
-    print(f"  run  {rid} seed {seed} ({cfg.hash}) via {NOTEBOOK}: {reason}", flush=True)
-    out = _run_notebook(cfg, args, overrides, force)
-    if out.status == "failed" and teacher:
-        failed.add(cfg.hash)
-    elif out.status == "done":
-        print(f"       done in {out.wall_s:.0f} s", flush=True)
-    return out
-
-
 def summary_table(outcomes: list[Outcome]):
     """The closing table of a batch: one row per run (status, wall time, detail, file to look at)."""
     import pandas as pd
 
-    cols = ["row", "seed", "hash", "status", "wall_s", "detail", "look_at"]
+    cols = ["row", "seed", "hash", "status", "wall_s", "detail", "job", "look_at"]
     return pd.DataFrame([vars(o) for o in outcomes], columns=cols)
 
 
 def _print_summary(outcomes: list[Outcome], total_s: float, planned: int) -> None:
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "failed")}
+    states = ("done", "skipped", "failed") + (("submitted",) if any(
+        o.status == "submitted" for o in outcomes) else ())
+    counts = {s: sum(o.status == s for o in outcomes) for s in states}
     if len(outcomes) < planned:
         counts["not attempted"] = planned - len(outcomes)
     print("replicate batch: summary")
     if outcomes:
         df = summary_table(outcomes)
-        print(_table(df.drop(columns=[] if df.look_at.any() else ["look_at"])))
+        print(_table(df.drop(columns=[c for c in ("job", "look_at") if not df[c].any()])))
     print(f"replicate batch: total {total_s:.1f} s; " + ", ".join(f"{n} {s}" for s, n in counts.items()))
 
 
-def cmd_batch(args) -> int:
-    """``replicate batch``: validate every run, then execute each through papermill; every run
-    that can run does; a closing table; exit 1 if any failed (2: bad input, before any run)."""
+#: ``--slurm-time`` (minutes) per profile when the flag is not given.
+SLURM_TIME = {"smoke": 15, "cpu": 240, "gpu": 720, "paper": 2880}
+_SLURM_FLAGS = ("slurm_partition", "slurm_gpus", "slurm_time", "slurm_cpus", "no_wait")
+
+
+def _runner(args):
+    """The executor of ``--executor`` (:mod:`replicate.executors`).
+
+    Raises:
+        UsageError: a SLURM flag without ``--executor slurm``; no ``sbatch`` or submitit here."""
+    import importlib.util
+    import shutil
+
+    from . import executors
+
+    given = [f"--{n.replace('_', '-')}" for n in _SLURM_FLAGS
+             if getattr(args, n) is not None and getattr(args, n) is not False]
+    if args.executor == "local":
+        if given:
+            raise UsageError(f"{', '.join(given)}: only with --executor slurm")
+        return executors.LocalRunner()
+    if importlib.util.find_spec("submitit") is None:
+        raise UsageError("--executor slurm needs submitit (pinned in requirements-lock.txt)")
+    if args.submitit_cluster == "slurm" and shutil.which("sbatch") is None:
+        raise UsageError("--executor slurm needs SLURM's sbatch on PATH; run the batch on a "
+                         "machine of the cluster (e.g. its login node)")
+    params = {"timeout_min": args.slurm_time or SLURM_TIME[args.profile], "nodes": 1,
+              "tasks_per_node": 1, "cpus_per_task": args.slurm_cpus or 8,
+              "slurm_partition": args.slurm_partition}
+    return executors.SubmititRunner(Path(args.out) / "slurm", args.submitit_cluster, params,
+                                    wait=not args.no_wait)
+
+
+def _run_jobs(plan: list, args, overrides: dict, since: float) -> list:
+    """One :class:`replicate.executors.RunJob` per planned run; a SLURM job's GPUs come from
+    ``--slurm-gpus``, else from its recipe's device (1 for cuda, 0 for cpu)."""
+    from .executors import RunJob
+
+    def gpus(cfg) -> int:
+        if args.executor == "local":
+            return 0
+        return args.slurm_gpus if args.slurm_gpus is not None else int(cfg.device.startswith("cuda"))
+
+    return [RunJob(cfg, overrides, str(args.out), args.force, args.quiet, since, gpus(cfg))
+            for _, _, cfg in plan]
+
+
+def _batch_logging(quiet: bool) -> None:
     import logging
 
-    with _bad_input():
-        plan = _plan(args)
-        _preflight_plan(plan)
-    if not args.quiet:  # stream each notebook's output (epoch lines, tqdm) as it runs
+    if not quiet:  # stream each notebook's output (epoch lines, tqdm) as it runs
         logging.basicConfig(level=logging.INFO, format="    %(message)s")
         logging.getLogger("papermill").setLevel(logging.INFO)
     logging.getLogger("papermill").addFilter(_drop_unknown_parameter_warnings)
+
+
+def cmd_batch(args) -> int:
+    """``replicate batch``: validate every run, then execute each (here, or as SLURM jobs) through
+    papermill, each under its claim; every run that can run does; a closing table; exit 1 if any
+    failed (2: bad input, before any run)."""
+    from .executors import schedule
+
+    with _bad_input():
+        plan = _plan(args)
+        runner = _runner(args)
+        _preflight_plan(plan)
+    _batch_logging(args.quiet)
     overrides = _overrides(args.param)
-    total0, outcomes, failed = time.time(), [], set()
-    print(f"replicate batch: {len(plan)} run(s), profile {args.profile}, output {args.out}")
+    total0, final = time.time(), {}
+    jobs = _run_jobs(plan, args, overrides, total0)
+    where = "this process" if args.executor == "local" else f"SLURM jobs ({args.submitit_cluster})"
+    print(f"replicate batch: {len(plan)} run(s), profile {args.profile}, output {args.out}, "
+          f"executor {args.executor} ({where})", flush=True)
     try:
-        for rid, seed, cfg in plan:
-            outcomes.append(_batch_one(rid, seed, cfg, args, overrides, failed))
-            if outcomes[-1].disk_full:
-                break
+        schedule(jobs, runner, final)
     finally:
+        outcomes = [final[c.hash] for _, _, c in plan if c.hash in final]
         _print_summary(outcomes, time.time() - total0, len(plan))
-    if outcomes and outcomes[-1].disk_full:
-        print(_one_line(f"replicate batch: error: {outcomes[-1].disk_full}"), file=sys.stderr)
+    full = next((o.disk_full for o in outcomes if o.disk_full), "")
+    if full:
+        print(_one_line(f"replicate batch: error: {full}"), file=sys.stderr)
     return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 
@@ -701,7 +754,38 @@ def _add_batch(sub) -> None:
                    help="retrain every run even if its record verifies (the old record and "
                         "checkpoints are kept as <name>.replaced-<time>)")
     b.add_argument("-q", "--quiet", action="store_true", help="do not stream the notebooks' output")
+    _add_batch_executor(b)
     b.set_defaults(fn=cmd_batch)
+
+
+def _positive(text: str) -> int:
+    return _int_arg(text, 1)
+
+
+def _count(text: str) -> int:
+    return _int_arg(text, 0)
+
+
+def _add_batch_executor(b) -> None:
+    b.add_argument("--executor", default="local", choices=("local", "slurm"),
+                   help="local: every run in this process (default); slurm: one SLURM job per run "
+                        "through submitit, the batch waits for them")
+    b.add_argument("--slurm-partition", default=None, help="SLURM partition (default: the cluster's)")
+    b.add_argument("--slurm-gpus", type=_count, default=None, metavar="N",
+                   help="GPUs per job (default: 1 for a recipe on cuda, 0 on cpu); N > 1 trains "
+                        "the run under torchrun, data-parallel (no executed notebook then)")
+    b.add_argument("--slurm-time", type=_positive, default=None, metavar="MIN",
+                   help="time limit per job in minutes (default per profile: "
+                        + ", ".join(f"{p} {m}" for p, m in SLURM_TIME.items()) + ")")
+    b.add_argument("--slurm-cpus", type=_positive, default=None, metavar="N",
+                   help="CPUs per job (default: 8)")
+    b.add_argument("--no-wait", action="store_true",
+                   help="with --executor slurm: submit the jobs (students after their teacher's "
+                        "job, afterok), print their ids and exit")
+    b.add_argument("--submitit-cluster", default="slurm", choices=("slurm", "local", "debug"),
+                   help="submitit backend for --executor slurm: slurm (sbatch), or local/debug to "
+                        "try a batch's jobs on this machine (default: slurm)")
+
 
 
 def build_parser() -> argparse.ArgumentParser:

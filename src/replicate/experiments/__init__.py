@@ -192,4 +192,4 @@ def overrides_of(cfg: Config) -> dict[str, Any]:
 
 
 # The papers' rows register themselves on import.
-from . import bkdsnn, esd, logitkd  # noqa: E402,F401
+from . import bkdsnn, cml, esd, logitkd  # noqa: E402,F401

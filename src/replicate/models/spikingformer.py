@@ -1,22 +1,36 @@
-"""Spikingformer with the CML stem ("CML + Spikingformer") for 32×32 inputs (CIFAR-10/100).
+"""Spikingformer, with CML ("CML + Spikingformer") or the original downsampling, for CIFAR
+(32×32), ImageNet (224×224) and DVS (2×128×128) inputs.
 
-Follows the CIFAR model of Spikingformer-CML: cifar10/model.py@8e51213 (``SpikingTokenizer``,
+Follows the models of Spikingformer-CML@8e51213 (cifar10/model.py, cifar100/model.py,
+imagenet/model.py, cifar10-dvs/model.py, dvs128-gesture/model.py: ``SpikingTokenizer``,
 ``SpikingSelfAttention``, ``MLP``, ``SpikingTransformer``, ``vit_snn``), the code of Zhou et al.,
 "Enhancing the Performance of Transformer-based Spiking Neural Networks by SNN-optimized
-Downsampling with Precise Gradient Backpropagation" (arXiv 2305.05954). Layout conventions:
+Downsampling with Precise Gradient Backpropagation" (arXiv 2305.05954), and, for the original
+downsampling order, the same files of Spikingformer@4378623 (Zhou et al., arXiv 2304.11954). The
+files of one dataset differ between the two repositories only in where the stem max-pools sit
+(:mod:`.spikingformer_stems`); the blocks and the head are the same everywhere, and the DVS files
+also change the LIF τ. Layout conventions:
 
-* activations are ``[T, B, C, H, W]`` (time first); convolutions and batch norms act on the
-  flattened ``[T·B, ...]`` tensor, so BN statistics are shared over time steps (every ``forward``
-  of cifar10/model.py@8e51213 calls its convs on ``x.flatten(0, 1)``);
+* activations are ``[T, B, C, H, W]`` (time first; the DVS files take ``[B, T, ...]`` and permute,
+  Spikingformer-CML: cifar10-dvs/model.py@8e51213 l.238; we take ``[T, B, ...]`` like every model
+  here); convolutions and batch norms act on the flattened ``[T·B, ...]`` tensor, so BN
+  statistics are shared over time steps (every ``forward`` of the released files calls its convs
+  on ``x.flatten(0, 1)``);
 * every LIF is :class:`replicate.neurons.LIF` (multi-step, state reset per call);
 * the residual stream is real-valued: every branch is "LIF → conv → BN" and ends in BN
   (``SpikingTransformer.forward``, cifar10/model.py@8e51213 l.112–115).
 
-Parameter/attribute names follow the released CIFAR model (``patch_embed.proj1_conv``,
+Parameter/attribute names follow the released CML models (``patch_embed.proj1_conv``,
 ``block.0.attn.q_conv``, ``block.0.mlp.mlp1_conv``, ``head``, ...) and the 1×1 convs have the same
 shapes (Conv1d in attention, Conv2d in the MLP), so a released state_dict maps onto ours by name;
 with ``keep_unused_norms=True`` the dead ``norm1``/``norm2`` LayerNorms are created too, which
 makes strict loading possible and the parameter count equal to what the original code prints.
+
+For hooks (e.g. an energy counter): every weight layer is an ``nn.Conv2d`` (stem, MLP),
+``nn.Conv1d`` (attention q/k/v/proj, as released) or the ``nn.Linear`` head, every neuron a
+:class:`~replicate.neurons.LIF`; each attention module has ``num_heads`` (h), ``embed_dim`` (D),
+``head_dim`` (d = D/h) and its spike sources ``q_lif``, ``k_lif``, ``v_lif`` (outputs
+``[T, B, D, N]``), ``attn_lif`` and ``proj_lif`` as named submodules.
 """
 from __future__ import annotations
 
@@ -29,67 +43,16 @@ from timm.models import generate_default_cfgs
 
 from ..neurons import LIFSettings, lif_from_flat_kwargs
 from . import register_unique
-from .helpers import TIMM_EXTRA_KWARGS, build_no_weights, cifar10_cfg, linear_head, seq_to_ann
+from .helpers import TIMM_EXTRA_KWARGS, build_no_weights, cifar10_cfg, imagenet_cfg, linear_head, seq_to_ann
 from .output import ModelOutput
+from .spikingformer_stems import DOWNSAMPLE_ORDERS, STEMS, SpikingTokenizer, StemSpec
 
-__all__ = ["CMLSpikingformer", "CMLTokenizer", "SpikingSelfAttention", "SpikingMLP", "SpikingBlock"]
+__all__ = ["CMLSpikingformer", "Spikingformer", "SpikingTokenizer", "SpikingSelfAttention", "SpikingMLP",
+           "SpikingBlock"]
 
 #: Fixed attention scale of Spikingformer, whatever the head size
 #: (Spikingformer-CML: cifar10/model.py@8e51213 l.91, ``x = (attn @ v) * 0.125``).
 ATTN_SCALE = 0.125
-
-
-class CMLTokenizer(nn.Module):
-    """SPS stem with CML downsampling (``SpikingTokenizer``, Spikingformer-CML:
-    cifar10/model.py@8e51213 l.118–173): each max-pool acts on the BN output, before the next LIF,
-    which is CML's change to Spikingformer (arXiv 2305.05954).
-
-    ``[T, B, C_in, H, W]`` (analog image) → real-valued ``[T, B, D, H/4, W/4]``.
-
-    stage 0: conv C_in→D/8, BN                      (no LIF: the input is the analog image)
-    stage 1: LIF → conv D/8→D/4, BN
-    stage 2: LIF → conv D/4→D/2, BN → MaxPool(3,2,1) (pool on the BN output, before the next LIF)
-    stage 3: LIF → conv D/2→D,   BN → MaxPool(3,2,1)
-    stage 4: LIF → conv D→D,     BN                 ("RPE" conv; no residual, no positional emb.)
-
-    All convs 3×3, stride 1, pad 1, no bias. Modules are registered in forward order.
-    """
-
-    def __init__(self, in_chans: int, embed_dim: int, lif: LIFSettings):
-        super().__init__()
-        d = embed_dim
-        widths = [in_chans, d // 8, d // 4, d // 2, d, d]
-
-        def conv(i: int) -> nn.Conv2d:
-            return nn.Conv2d(widths[i], widths[i + 1], 3, stride=1, padding=1, bias=False)
-
-        def pool() -> nn.MaxPool2d:
-            return nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-
-        self.proj_conv = conv(0)
-        self.proj_bn = nn.BatchNorm2d(widths[1])
-        self.proj1_lif = lif.build()
-        self.proj1_conv = conv(1)
-        self.proj1_bn = nn.BatchNorm2d(widths[2])
-        self.proj2_lif = lif.build()
-        self.proj2_conv = conv(2)
-        self.proj2_bn = nn.BatchNorm2d(widths[3])
-        self.proj2_mp = pool()
-        self.proj3_lif = lif.build()
-        self.proj3_conv = conv(3)
-        self.proj3_bn = nn.BatchNorm2d(widths[4])
-        self.proj3_mp = pool()
-        self.proj4_lif = lif.build()
-        self.proj4_conv = conv(4)
-        self.proj4_bn = nn.BatchNorm2d(widths[5])
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = seq_to_ann(lambda z: self.proj_bn(self.proj_conv(z)), x)
-        x = seq_to_ann(lambda z: self.proj1_bn(self.proj1_conv(z)), self.proj1_lif(x))
-        x = seq_to_ann(lambda z: self.proj2_mp(self.proj2_bn(self.proj2_conv(z))), self.proj2_lif(x))
-        x = seq_to_ann(lambda z: self.proj3_mp(self.proj3_bn(self.proj3_conv(z))), self.proj3_lif(x))
-        x = seq_to_ann(lambda z: self.proj4_bn(self.proj4_conv(z)), self.proj4_lif(x))
-        return x
 
 
 class SpikingSelfAttention(nn.Module):
@@ -98,15 +61,22 @@ class SpikingSelfAttention(nn.Module):
 
     s = LIF(x); Q, K, V = LIF(BN1d(Conv1d_1×1(s))) (no conv bias); per head (channel c → head
     c // d) A = (Q Kᵀ) V · 0.125 (no softmax); a = LIF_{V_th=attn_v_threshold}(A);
-    out = BN1d(Conv1d_1×1(a) + bias). No LIF at the end.
+    out = BN1d(Conv1d_1×1(a) + bias). No LIF at the end. (The ImageNet files evaluate Q (Kᵀ V),
+    Spikingformer-CML: imagenet/model.py@8e51213 l.91–92: the same numbers, since every product of
+    spikes is an integer far below 2²⁴, exact in float32.)
+
+    Attributes (read by hooks, e.g. an energy counter): ``num_heads`` h, ``embed_dim`` D (alias
+    ``dim``), ``head_dim`` d = D/h; the submodules ``proj_lif`` (block input spikes), ``q_lif``,
+    ``k_lif``, ``v_lif`` (Q, K, V spikes, output ``[T, B, D, N]``, N = H·W tokens) and ``attn_lif``.
     """
 
     def __init__(self, dim: int, num_heads: int, lif: LIFSettings, attn_v_threshold: float = 0.5):
         super().__init__()
         if dim % num_heads:
             raise ValueError(f"dim {dim} must be divisible by num_heads {num_heads}")
-        self.dim = dim
+        self.dim = self.embed_dim = dim
         self.num_heads = num_heads
+        self.head_dim = dim // num_heads
         self.scale = ATTN_SCALE
         self.proj_lif = lif.build()
         for name in "qkv":  # q_conv, q_bn, q_lif, k_conv, ..., v_lif: the released names and order
@@ -189,65 +159,96 @@ class SpikingBlock(nn.Module):
         return x + self.mlp(x)
 
 
-class CMLSpikingformer(nn.Module):
-    """CML + Spikingformer for CIFAR (``vit_snn``, Spikingformer-CML: cifar10/model.py@8e51213
-    l.177–231).
+def _stem_spec(stem: str, downsample: str) -> StemSpec:
+    """The :class:`~.spikingformer_stems.StemSpec` of ``stem``, after checking both names."""
+    if stem not in STEMS:
+        raise ValueError(f"stem must be one of {sorted(STEMS)}, got {stem!r}")
+    if downsample not in DOWNSAMPLE_ORDERS:
+        raise ValueError(f"downsample must be one of {DOWNSAMPLE_ORDERS}, got {downsample!r}")
+    return STEMS[stem]
 
-    Input ``[B, C_in, H, W]`` (repeated T times) or ``[T, B, C_in, H, W]``; output per-timestep
-    logits ``[T, B, K]``.
+
+def _check_sizes(layout: StemSpec, img_size: int, embed_dim: int, num_heads: int, T: int) -> None:
+    """One-line ``ValueError`` for sizes the network cannot be built with."""
+    if embed_dim % 8:
+        raise ValueError(f"embed_dim {embed_dim} must be divisible by 8 (stem widths D/8, D/4, D/2)")
+    if embed_dim % num_heads:
+        raise ValueError(f"embed_dim {embed_dim} must be divisible by num_heads {num_heads}")
+    layout.check_img_size(img_size)
+    if T < 1:
+        raise ValueError(f"T must be >= 1, got {T}")
+
+
+class Spikingformer(nn.Module):
+    """Spikingformer (``vit_snn``) with the stem of dataset ``stem`` in the ``downsample`` order.
+
+    Sources (``vit_snn``): CML order Spikingformer-CML@8e51213 cifar10/model.py l.177–231,
+    imagenet/model.py l.181–246, cifar10-dvs/model.py l.186–241 (dvs128-gesture/model.py alike);
+    original order the same files of Spikingformer@4378623. Stems: :mod:`.spikingformer_stems`.
+
+    Input ``[B, C_in, H, W]`` (repeated T times) or ``[T, B, C_in, H, W]`` (its own T is used),
+    with ``C_in = in_chans`` and ``H = W = img_size``: any other size is refused in one line (the
+    stem was built for it); output per-timestep logits ``[T, B, K]``. Tokens: N = (img_size / f)²
+    with f = 4 (CIFAR stem) or 16 (ImageNet, DVS): 64 at 32, 196 at 224, 64 at 128.
 
     Args:
         num_classes: K (0 → no head; "logits" are then the pooled features).
-        in_chans: input channels C_in.
-        img_size: nominal input side (32); must be divisible by 4 (two stride-2 pools).
+        in_chans: input channels C_in (None: the stem's, 3, or 2 for DVS).
+        img_size: input side (None: the stem's, 32 / 224 / 128); a positive multiple of f, at
+            most 64 with the CIFAR stem.
         embed_dim: D; must be divisible by 8 and by ``num_heads``.
         depth: number of blocks L.
         num_heads: attention heads h.
         mlp_ratio: MLP hidden width / D (4).
         T: time steps used when the input is a static image (direct encoding, repeated T times).
-        lif: neuron settings for every LIF (default: τ 2, decay_input, V_th 1, hard reset 0,
-            detach_reset, sigmoid α 4 — ``MultiStepLIFNode(tau=2.0, detach_reset=True)`` with
-            spikingjelly's other defaults, Spikingformer-CML: cifar10/model.py@8e51213 l.17).
+        lif: neuron settings for every LIF (None: the released neuron, ``MultiStepLIFNode(tau=τ,
+            detach_reset=True)`` with spikingjelly's other defaults — decay_input, V_th 1, hard
+            reset 0, sigmoid α 4 — with τ 2, or 1.75 for the DVS stem: Spikingformer-CML:
+            cifar10/model.py@8e51213 l.17, cifar10-dvs/model.py@8e51213 l.14).
         attn_v_threshold: threshold of ``attn_lif`` after (QKᵀ)V (0.5).
         keep_unused_norms: also create the never-used ``norm1``/``norm2`` LayerNorms per block
             (only for strict loading of released state_dicts; +4·D params per block).
+        stem: ``"cifar"``, ``"imagenet"`` or ``"dvs"`` (which released stem; see :data:`STEMS`).
+        downsample: ``"cml"`` (max-pool on the BN output, before the next LIF) or ``"original"``
+            (max-pool on the LIF's spikes, before the next conv).
         lif_tau, lif_decay_input, lif_v_threshold, lif_v_reset, lif_detach_reset, surrogate,
             surrogate_alpha: flat overrides of the fields of ``lif`` (``lif_v_reset="soft"`` for
             soft reset, since ``timm.create_model`` drops ``None`` values).
         pretrained_cfg, pretrained_cfg_overlay, cache_dir: added by ``timm.create_model``; ignored.
 
     Raises:
-        ValueError: bad ``embed_dim``/``num_heads``/``img_size``/``T``; TypeError: unknown kwargs.
+        ValueError: bad ``embed_dim``/``num_heads``/``img_size``/``T``/``stem``/``downsample``;
+        TypeError: unknown kwargs.
     """
 
     def __init__(
         self,
         num_classes: int = 10,
-        in_chans: int = 3,
-        img_size: int = 32,
+        in_chans: int | None = None,
+        img_size: int | None = None,
         embed_dim: int = 384,
         depth: int = 4,
         num_heads: int = 12,
         mlp_ratio: float = 4,
         T: int = 4,
-        lif: LIFSettings = LIFSettings(),
+        lif: LIFSettings | None = None,
         attn_v_threshold: float = 0.5,
         keep_unused_norms: bool = False,
+        stem: str = "cifar",
+        downsample: str = "cml",
         **kwargs: Any,
     ):
         super().__init__()
-        lif = lif_from_flat_kwargs(lif, kwargs, "CMLSpikingformer", ignore=TIMM_EXTRA_KWARGS)
-        if embed_dim % 8:
-            raise ValueError(f"embed_dim {embed_dim} must be divisible by 8 (stem widths D/8, D/4, D/2)")
-        if embed_dim % num_heads:
-            raise ValueError(f"embed_dim {embed_dim} must be divisible by num_heads {num_heads}")
-        if img_size % 4:
-            raise ValueError(f"img_size {img_size} must be divisible by 4 (two stride-2 max-pools)")
-        if T < 1:
-            raise ValueError(f"T must be >= 1, got {T}")
+        layout = _stem_spec(stem, downsample)
+        lif = LIFSettings(tau=layout.tau) if lif is None else lif
+        lif = lif_from_flat_kwargs(lif, kwargs, type(self).__name__, ignore=TIMM_EXTRA_KWARGS)
+        img_size = layout.img_size if img_size is None else img_size
+        _check_sizes(layout, img_size, embed_dim, num_heads, T)
 
+        self.stem, self.downsample = stem, downsample
+        self.variant = f"{'cml_' if downsample == 'cml' else ''}spikingformer_{stem}"
         self.num_classes = num_classes
-        self.in_chans = in_chans
+        self.in_chans = layout.in_chans if in_chans is None else in_chans
         self.img_size = img_size
         self.embed_dim = self.num_features = embed_dim
         self.depth = depth
@@ -255,9 +256,9 @@ class CMLSpikingformer(nn.Module):
         self.T = T
         self.lif_settings = lif
         self.attn_v_threshold = attn_v_threshold
-        self.num_patches = (img_size // 4) ** 2
+        self.num_patches = (img_size // layout.factor) ** 2
 
-        self.patch_embed = CMLTokenizer(in_chans, embed_dim, lif)
+        self.patch_embed = SpikingTokenizer(self.in_chans, embed_dim, lif, layout, downsample)
         self.block = nn.ModuleList(
             SpikingBlock(embed_dim, num_heads, mlp_ratio, lif, attn_v_threshold, keep_unused_norms)
             for _ in range(depth)
@@ -286,16 +287,29 @@ class CMLSpikingformer(nn.Module):
         self.head = linear_head(self.embed_dim, num_classes)
         self._init_weights(self.head)
 
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise a one-line ``ValueError`` unless ``x`` is ``[B, C_in, S, S]`` or
+        ``[T, B, C_in, S, S]`` with the ``in_chans`` and ``img_size`` S the stem was built for."""
+        want = (self.in_chans, self.img_size, self.img_size)
+        if x.dim() not in (4, 5):
+            raise ValueError(f"expected [B, C, H, W] or [T, B, C, H, W] input, got {tuple(x.shape)}")
+        if tuple(x.shape[-3:]) != want:
+            name = getattr(self, "pretrained_cfg", {}).get("architecture", self.variant)
+            raise ValueError(
+                f"{name}: input {tuple(x.shape)} does not match the {self.stem} stem, built "
+                f"for {want[0]}×{want[1]}×{want[2]} (in_chans={self.in_chans}, img_size={self.img_size}); "
+                "resize the input or build the model for its size")
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Direct encoding: ``[B, C, H, W]`` → ``[T, B, C, H, W]`` (repeated); 5-D input unchanged."""
+        """Direct encoding: ``[B, C, H, W]`` → ``[T, B, C, H, W]`` (repeated); 5-D input unchanged.
+        Both are checked by :meth:`check_input` first."""
+        self.check_input(x)
         if x.dim() == 4:
             return x.unsqueeze(0).repeat(self.T, 1, 1, 1, 1)
-        if x.dim() == 5:
-            return x
-        raise ValueError(f"expected [B, C, H, W] or [T, B, C, H, W] input, got {tuple(x.shape)}")
+        return x
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Residual stream after the last block, ``[T, B, D, H/4, W/4]`` (real-valued)."""
+        """Residual stream after the last block, ``[T, B, D, H/f, W/f]`` (real-valued)."""
         x = self.patch_embed(self.encode(x))
         for blk in self.block:
             x = blk(x)
@@ -311,7 +325,7 @@ class CMLSpikingformer(nn.Module):
 
         The prediction is ``logits.mean(0)``; since the head is linear it equals the original
         ``head(mean_T mean_tokens x)``. With ``return_feature=True`` returns
-        ``ModelOutput(logits [T, B, K], feature [B, D, H/4, W/4])``, the last block's output
+        ``ModelOutput(logits [T, B, K], feature [B, D, H/f, W/f])``, the last block's output
         averaged over T: the BKD student feature, "the feature map right before the last layer"
         (BKDSNN, ECCV 2024, arXiv 2407.09083, abstract), which ``forward_features(x,
         return_inter=True)`` returns as ``x.mean(0)`` in BKDSNN: Spikingformer-CML/imagenet/model.py@dd6bd53
@@ -324,17 +338,37 @@ class CMLSpikingformer(nn.Module):
         return logits
 
 
+#: The name of the class before the ImageNet/DVS stems and the original order were added; its
+#: defaults are still the CML CIFAR model (``stem="cifar"``, ``downsample="cml"``).
+CMLSpikingformer = Spikingformer
+
+
 # ----------------------------------------------------------------------------------------------
-# timm registration. No published weights exist for these CIFAR models; the default cfgs (filed by
-# ``register_model`` under each name) carry the CIFAR-10 input size and normalisation.
+# timm registration. No published weights exist for these models; the default cfgs (filed by
+# ``register_model`` under each name) carry the input size and normalisation of the dataset.
+
+_ORIGINS = {
+    "cml": dict(origin_url="https://github.com/zhouchenlin2096/Spikingformer-CML", paper_ids="arXiv:2305.05954"),
+    "original": dict(origin_url="https://github.com/zhouchenlin2096/Spikingformer", paper_ids="arXiv:2304.11954"),
+}
 
 
-def _cfg(**kwargs: Any) -> dict[str, Any]:
-    return cifar10_cfg(
-        first_conv="patch_embed.proj_conv", classifier="head",
-        origin_url="https://github.com/zhouchenlin2096/Spikingformer-CML", paper_ids="arXiv:2305.05954",
-        **kwargs,
-    )
+def _cfg(stem: str = "cifar", downsample: str = "cml") -> dict[str, Any]:
+    """Default cfg of a ``stem`` model.
+
+    * cifar: :func:`.helpers.cifar10_cfg` (3×32×32, the CIFAR-10 mean/std of our pipeline);
+    * imagenet: :func:`.helpers.imagenet_cfg` (3×224×224, ImageNet mean/std) with the released
+      evaluation transform, ``crop_pct: 1.0`` and ``interpolation: bicubic``
+      (Spikingformer-CML: imagenet/imagenet.yml@8e51213; Spikingformer: imagenet/imagenet.yml@4378623);
+    * dvs: 2×128×128 event frames, not normalised (mean 0, std 1), 10 classes (CIFAR10-DVS).
+    """
+    common = dict(first_conv="patch_embed.proj_conv", classifier="head", **_ORIGINS[downsample])
+    if stem == "cifar":
+        return cifar10_cfg(**common)
+    if stem == "imagenet":
+        return imagenet_cfg(crop_pct=1.0, interpolation="bicubic", **common)
+    return {"url": "", "num_classes": 10, "input_size": (2, 128, 128), "crop_pct": 1.0,
+            "interpolation": "bilinear", "mean": (0.0, 0.0), "std": (1.0, 1.0), **common}
 
 
 default_cfgs = generate_default_cfgs({
@@ -342,21 +376,101 @@ default_cfgs = generate_default_cfgs({
     "cml_spikingformer_4_256_cifar": _cfg(),
     "cml_spikingformer_2_384_cifar": _cfg(),
     "cml_spikingformer_4_384_cifar": _cfg(),
+    "spikingformer_cifar": _cfg("cifar", "original"),
+    "cml_spikingformer_imagenet": _cfg("imagenet", "cml"),
+    "spikingformer_imagenet": _cfg("imagenet", "original"),
+    "cml_spikingformer_dvs": _cfg("dvs", "cml"),
+    "spikingformer_dvs": _cfg("dvs", "original"),
 })
 
+#: Defaults of the named entry points per stem: the released sizes (ImageNet 8-384, 8 heads, 1000
+#: classes: Spikingformer-CML: imagenet/imagenet.yml@8e51213 with ``dim`` 384; DVS 2-256, 16 heads,
+#: T 16, 10 classes: cifar10-dvs/model.py@8e51213 l.245–251 and cifar10-dvs/train.py@8e51213 l.77).
+_STEM_DEFAULTS = {
+    "cifar": {},
+    "imagenet": dict(embed_dim=384, depth=8, num_heads=8, num_classes=1000),
+    "dvs": dict(embed_dim=256, depth=2, num_heads=16, num_classes=10, T=16),
+}
 
-def _create(variant: str, pretrained: bool, defaults: dict[str, Any], kwargs: dict[str, Any]):
-    return build_no_weights(CMLSpikingformer, variant, pretrained, **{**defaults, **kwargs})
+
+def _create(variant: str, pretrained: bool, defaults: dict[str, Any], kwargs: dict[str, Any],
+            stem: str = "cifar", downsample: str = "cml") -> Spikingformer:
+    """``Spikingformer(stem=stem, downsample=downsample, **defaults, **kwargs)`` through timm.
+
+    Raises:
+        TypeError: ``kwargs`` set ``stem`` or ``downsample``, which the model name fixes.
+    """
+    fixed = sorted({"stem", "downsample"} & set(kwargs))
+    if fixed:
+        raise TypeError(f"{variant} fixes stem={stem!r} and downsample={downsample!r}; "
+                        f"do not pass {fixed} (pick the model name instead)")
+    return build_no_weights(Spikingformer, variant, pretrained,
+                            **{**_STEM_DEFAULTS[stem], **defaults, **kwargs, "stem": stem, "downsample": downsample})
 
 
 @register_unique
-def cml_spikingformer_cifar(pretrained: bool = False, **kwargs: Any) -> CMLSpikingformer:
-    """CML + Spikingformer for 32×32 input; all sizes from kwargs (default 4-384, 12 heads)."""
+def cml_spikingformer_cifar(pretrained: bool = False, **kwargs: Any) -> Spikingformer:
+    """CML + Spikingformer for 32×32 input; all sizes from kwargs (default 4-384, 12 heads).
+    CIFAR stem, CML order: max-pools after ``proj2_bn`` and ``proj3_bn``, before the next LIF
+    (Spikingformer-CML: cifar10/model.py@8e51213 l.148–173); 32 → 8, 64 tokens."""
     return _create("cml_spikingformer_cifar", pretrained, {}, kwargs)
 
 
 @register_unique
-def cml_spikingformer_4_256_cifar(pretrained: bool = False, **kwargs: Any) -> CMLSpikingformer:
+def spikingformer_cifar(pretrained: bool = False, **kwargs: Any) -> Spikingformer:
+    """Spikingformer (original downsampling) for 32×32 input; sizes from kwargs (default 4-384,
+    12 heads). CIFAR stem, original order: max-pools after ``proj3_lif`` and ``proj4_lif``, on
+    spikes, before the conv (Spikingformer: cifar10/model.py@4378623 l.148–173, there named
+    ``block3_mp``/``block4_mp``); 32 → 8, 64 tokens. Same parameters and state_dict keys as
+    :func:`cml_spikingformer_cifar` (9,320,122 at 4-384, K = 10)."""
+    return _create("spikingformer_cifar", pretrained, {}, kwargs, downsample="original")
+
+
+@register_unique
+def cml_spikingformer_imagenet(pretrained: bool = False, **kwargs: Any) -> Spikingformer:
+    """CML + Spikingformer for 224×224 ImageNet input (default 8-384, 8 heads, K = 1000; 8-512 and
+    8-768 via ``embed_dim``). ImageNet stem, CML order: max-pools after ``proj_bn``, ``proj1_bn``,
+    ``proj2_bn``, ``proj3_bn`` (Spikingformer-CML: imagenet/model.py@8e51213 l.152–178);
+    224 → 14, 196 tokens. Parameters for K = 1000: 16,816,024 / 29,689,384 / 66,338,632 at
+    8-384 / 8-512 / 8-768 (README of Spikingformer-CML@8e51213: 16.81 / 29.68 / 66.34M); with
+    ``keep_unused_norms`` 16,828,312 / 29,705,768 / 66,363,208, the counts printed in its
+    origin_logs/imagenet/CML-Spikingformer-on-Imagenet-{384,512,768}.text."""
+    return _create("cml_spikingformer_imagenet", pretrained, {}, kwargs, stem="imagenet")
+
+
+@register_unique
+def spikingformer_imagenet(pretrained: bool = False, **kwargs: Any) -> Spikingformer:
+    """Spikingformer (original downsampling) for 224×224 ImageNet input (default 8-384, 8 heads,
+    K = 1000). ImageNet stem, original order: max-pools after ``proj1_lif`` … ``proj4_lif``, on
+    spikes, before each conv (Spikingformer: imagenet/model.py@4378623 l.152–178, ``maxpool1``…
+    ``maxpool4``); 224 → 14, 196 tokens; the parameters of :func:`cml_spikingformer_imagenet`."""
+    return _create("spikingformer_imagenet", pretrained, {}, kwargs, stem="imagenet",
+                   downsample="original")
+
+
+@register_unique
+def cml_spikingformer_dvs(pretrained: bool = False, **kwargs: Any) -> Spikingformer:
+    """CML + Spikingformer for 2×128×128 event frames ``[T, B, 2, 128, 128]`` (default 2-256, 16
+    heads, T 16, K = 10 for CIFAR10-DVS; ``num_classes=11`` for DVS128 Gesture), every LIF τ 1.75.
+    DVS stem, CML order: max-pools after ``proj_bn`` … ``proj3_bn`` (Spikingformer-CML:
+    cifar10-dvs/model.py@8e51213 l.159–184, dvs128-gesture/model.py@8e51213 l.158–183); 128 → 8,
+    64 tokens. 2,566,666 parameters for K = 10, 2,566,923 for K = 11 (README: 2.57M); with
+    ``keep_unused_norms`` 2,568,714, printed in origin_logs/cifar10dvs/CML-Spikingformer-cifar10dvs.text."""
+    return _create("cml_spikingformer_dvs", pretrained, {}, kwargs, stem="dvs")
+
+
+@register_unique
+def spikingformer_dvs(pretrained: bool = False, **kwargs: Any) -> Spikingformer:
+    """Spikingformer (original downsampling) for 2×128×128 event frames (defaults as
+    :func:`cml_spikingformer_dvs`, τ 1.75 too, so that only the pool position differs; the
+    original's own DVS files use τ 1.5, Spikingformer: cifar10-dvs/model.py@4378623 l.14: pass
+    ``lif_tau=1.5``). DVS stem, original order: max-pools after ``proj1_lif`` … ``proj4_lif``
+    (Spikingformer: cifar10-dvs/model.py@4378623 l.159–183); 128 → 8, 64 tokens."""
+    return _create("spikingformer_dvs", pretrained, {}, kwargs, stem="dvs", downsample="original")
+
+
+@register_unique
+def cml_spikingformer_4_256_cifar(pretrained: bool = False, **kwargs: Any) -> Spikingformer:
     """CML + Spikingformer-4-256 (CIFAR; 16 heads as in BKDSNN:
     Spikingformer-CML/cifar10/config/baseline/vit-ti.yml@dd6bd53): 4,152,106 params for K = 10
     (README of Spikingformer-CML@8e51213: 4.15M)."""
@@ -366,7 +480,7 @@ def cml_spikingformer_4_256_cifar(pretrained: bool = False, **kwargs: Any) -> CM
 
 
 @register_unique
-def cml_spikingformer_2_384_cifar(pretrained: bool = False, **kwargs: Any) -> CMLSpikingformer:
+def cml_spikingformer_2_384_cifar(pretrained: bool = False, **kwargs: Any) -> Spikingformer:
     """CML + Spikingformer-2-384 (CIFAR; 12 heads as in BKDSNN:
     Spikingformer-CML/cifar10/config/mixed/vit-st-mixed.yml@dd6bd53): 5,762,746 params for K = 10
     (README of Spikingformer-CML@8e51213: 5.76M)."""
@@ -376,7 +490,7 @@ def cml_spikingformer_2_384_cifar(pretrained: bool = False, **kwargs: Any) -> CM
 
 
 @register_unique
-def cml_spikingformer_4_384_cifar(pretrained: bool = False, **kwargs: Any) -> CMLSpikingformer:
+def cml_spikingformer_4_384_cifar(pretrained: bool = False, **kwargs: Any) -> Spikingformer:
     """CML + Spikingformer-4-384 (CIFAR; 12 heads, Spikingformer-CML: cifar10/cifar10.yml@8e51213;
     its cifar100/cifar100.yml uses 8): 9,320,122 params for K = 10 (README of Spikingformer-CML@8e51213:
     9.32M; with the unused LayerNorms 9,326,266, the count printed in its
