@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from .. import data as data_mod
+from .. import energy
 from .. import provenance
 from ..config import Config
 from ..distill import registry
@@ -349,8 +350,9 @@ def end_epoch(r: Run, epoch: int, sums: dict[str, float], prog: Progress, t0: fl
 def make_record(r: Run, prog: Progress, started: float, t0: float) -> dict:
     """Evaluate on the final test set, save ``model.pt`` and return the run's record."""
     cfg, data = r.cfg, r.data
-    final = evaluate(r.model, data.final, batch_size=cfg.eval_batch_size, device=cfg.device,
-                     img_size=cfg.img_size, num_workers=cfg.num_workers)
+    with energy.Counter(r.model) as ops:  # ΣMAC, ΣAC, energy per image (BKDSNN/CML rule)
+        final = evaluate(r.model, data.final, batch_size=cfg.eval_batch_size, device=cfg.device,
+                         img_size=cfg.img_size, num_workers=cfg.num_workers)
     check_finite(r, "at the end")
     ckpt.save(r.ck_dir / "model.pt", r.model.state_dict())
     curves = prog.curves
@@ -363,6 +365,7 @@ def make_record(r: Run, prog: Progress, started: float, t0: float) -> dict:
         "prefix_top1": final["prefix_top1"],
         "params": sum(p.numel() for p in r.model.parameters()),
         "distill_params": sum(p.numel() for p in r.distiller.parameters()) if r.distiller else 0,
+        "energy": ops.summary(),
     }
     return {
         "schema": SCHEMA_VERSION, "row": cfg.row, "profile": cfg.profile, "seed": cfg.seed,
