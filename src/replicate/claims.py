@@ -28,7 +28,7 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
-from .safeio import _alive as _pid_alive
+from .safeio import pid_alive as _pid_alive
 
 #: Seconds between two refreshes of a held claim's mtime (the heartbeat other hosts read).
 HEARTBEAT_S = 30.0

@@ -219,3 +219,121 @@ def delta_lines(df: pd.DataFrame, row_ids: list[str], profiles: list[str]) -> li
                          f"{format_pm(d, signed=True)} points; {verdict}.")
     return lines
 
+
+def paired_ci_line(df: pd.DataFrame, row_a: str, row_b: str, profile: str, metric: str = "top1",
+                   unit: str = "points") -> str:
+    """``Δ = +x.xx [lo, hi] (95 % t-interval, n = k, seeds ...)`` of ``row_a − row_b`` at
+    ``profile``, or why there is no interval."""
+    from .stats import paired_ci
+    c = paired_ci(df, row_a, row_b, profile, metric)
+    if c["n"] == 0:
+        return "no paired records"
+    if c["n"] < 2:
+        return f"{c['mean']:+.3g} {unit} (n = 1: no interval)"
+    return (f"{c['mean']:+.3g} {unit}, 95 % CI [{c['lo']:+.3g}, {c['hi']:+.3g}] "
+            f"(n = {c['n']}, seeds {c['seeds']})")
+
+
+def energy_table(df: pd.DataFrame, row_ids: list[str], profile: str) -> pd.DataFrame:
+    """Per row: top-1, mean firing rate, ΣMAC and ΣAC per image (M ops) and energy per image
+    (µJ) over the current records of ``profile``; records made before the energy measure count
+    in ``n`` but not in the energy cells."""
+    out = []
+    for rid in row_ids:
+        cur = df[df.current & (df.row == rid) & (df.profile == profile)]
+        measured = cur[cur.energy_mj.notna()]
+        line = {"row": rid, "arm": get_row(rid).arm, "n": len(cur), "top-1 (%)": format_pm(summarize(cur.top1)),
+                "firing rate": format_pm(summarize(cur.firing_rate), digits=4),
+                "n with energy": len(measured)}
+        for col, scale, name in (("mac", 1e-6, "ΣMAC (M/img)"), ("ac", 1e-6, "ΣAC (M/img)"),
+                                 ("energy_mj", 1e3, "energy (µJ/img)")):
+            line[name] = format_pm(summarize(measured[col] * scale), digits=3) if len(measured) else \
+                "— (records predate the measure)"
+        out.append(line)
+    return pd.DataFrame(out).set_index("row")
+
+
+def cml_param_table() -> pd.DataFrame:
+    """The README's parameter counts beside the exact counts of our models (unused LayerNorms
+    left out, as the README does; with them in the last column)."""
+    import timm
+    import torch
+
+    import replicate.models  # noqa: F401
+    out = []
+    for r in rows("cml"):
+        for c in r.claims:
+            if c.kind != "params":
+                continue
+            cfg = config_for(r.id, "paper")
+            kw = dict(num_classes=get_data_classes(cfg.dataset), **cfg.model_kwargs())
+            with torch.device("meta"):  # counts only: no memory, no init
+                n = sum(p.numel() for p in timm.create_model(cfg.model, **kw).parameters())
+                n_all = sum(p.numel() for p in timm.create_model(cfg.model, keep_unused_norms=True,
+                                                                 **kw).parameters())
+            out.append({"row": r.id, "README (M)": c.value, "ours": f"{n:,}", "ours (M)": round(n / 1e6, 2),
+                        "with unused norms": f"{n_all:,}", "source": str(c.source), "note": c.note})
+    return pd.DataFrame(out).set_index("row")
+
+
+def get_data_classes(dataset: str) -> int:
+    from .data import registry as datasets
+    return datasets.get(dataset).num_classes
+
+
+def cml_imagenet_energy() -> pd.DataFrame:
+    """The README's ImageNet energy column recomputed with our counter: ΣMAC exactly from each
+    architecture (non-binary layers: the first conv and the head); ΣAC and energy only for 8-768,
+    from the per-layer rates its original log publishes (the others publish none)."""
+    import timm
+
+    from . import energy
+    from .energy_logs import LOG_SSA_HEADS, SOURCE_8_768, log_rates
+    out = []
+    for dim in (384, 512, 768):
+        m = timm.create_model("cml_spikingformer_imagenet", embed_dim=dim, depth=8, num_heads=8)
+        probe = energy.from_rates(m, (3, 224, 224), _zero_rates(m))
+        line = {"model": f"CML + Spikingformer-8-{dim}", "ΣMAC (G/img)": f"{probe['mac'] / 1e9:.9f}"}
+        if dim == 768:
+            e = energy.from_rates(m, (3, 224, 224), log_rates(), ssa_heads=LOG_SSA_HEADS)
+            line.update({"ΣAC (G/img)": f"{e['ac'] / 1e9:.4f}", "energy (mJ/img)": f"{e['energy_mj']:.2f}",
+                         "rates from": SOURCE_8_768})
+        else:
+            line.update({"ΣAC (G/img)": "—", "energy (mJ/img)": "—",
+                         "rates from": "no published per-layer rates"})
+        out.append(line)
+    return pd.DataFrame(out).set_index("model")
+
+
+def _zero_rates(model) -> dict:
+    """Rates for :func:`energy.from_rates` that count MACs only: the first conv and the head
+    take a non-binary input (None), every spiking input rate is 0."""
+    import torch.nn as nn
+    rates = {n: (None if n in ("patch_embed.proj_conv", "head") else 0.0) for n, m in model.named_modules()
+             if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear))}
+    rates.update({n: 0.0 for n, _ in model.named_modules() if n.endswith(("q_lif", "k_lif", "v_lif"))})
+    return rates
+
+
+def stem_energy(root: Path, row_ids: list[str], profile: str, prefix: str = "patch_embed.") -> pd.DataFrame:
+    """Energy per image (µJ) of the layers under ``prefix`` (the tokenizer stem) and of the rest,
+    mean ± std over the current records of ``profile`` that carry the energy measure."""
+    from .results import iter_records
+    df = load_records(root)
+    current = set(df[df.current & (df.profile == profile) & df.row.isin(row_ids)].config_hash)
+    vals: dict[str, dict[str, list[float]]] = {}
+    for _, r in iter_records(root):
+        e = r.get("metrics", {}).get("energy")
+        if r["config_hash"] not in current or not e:
+            continue
+        pj = {n: l["mac"] * e["pj_mac"] + l["ac"] * e["pj_ac"] for n, l in e["layers"].items()}
+        stem = sum(v for n, v in pj.items() if n.startswith(prefix)) * 1e-6
+        d = vals.setdefault(r["row"], {"stem": [], "rest": []})
+        d["stem"].append(stem)
+        d["rest"].append(e["energy_mj"] * 1e3 - stem)
+    out = [{"row": rid, "arm": get_row(rid).arm,
+            "stem (µJ/img)": format_pm(summarize(vals.get(rid, {}).get("stem", [])), digits=3),
+            "rest (µJ/img)": format_pm(summarize(vals.get(rid, {}).get("rest", [])), digits=3)}
+           for rid in row_ids]
+    return pd.DataFrame(out).set_index("row")
+

@@ -104,13 +104,17 @@ def load_records(root: str | Path) -> pd.DataFrame:
             "top1": m.get("top1"), "best_curve_top1": m.get("best_curve_top1"),
             "best_epoch": m.get("best_epoch"), "last_curve_top1": m.get("last_curve_top1"),
             "firing_rate": m.get("mean_firing_rate"), "params": m.get("params"),
+            # ops and energy per image (records before the energy measure have none: NaN)
+            "mac": (m.get("energy") or {}).get("mac"), "ac": (m.get("energy") or {}).get("ac"),
+            "energy_mj": (m.get("energy") or {}).get("energy_mj"),
             "epochs": r["config"].get("epochs"), "wall_time_s": prov.get("wall_time_s"),
             "device": prov.get("machine", {}).get("gpu") or prov.get("machine", {}).get("processor"),
             "git_commit": (prov.get("git", {}).get("commit") or "")[:10],
             "git_dirty": prov.get("git", {}).get("dirty"), "path": str(p),
         })
     cols = ["row", "profile", "seed", "config_hash", "current", "top1", "best_curve_top1",
-            "best_epoch", "last_curve_top1", "firing_rate", "params", "epochs", "wall_time_s",
+            "best_epoch", "last_curve_top1", "firing_rate", "params", "mac", "ac", "energy_mj",
+            "epochs", "wall_time_s",
             "device", "git_commit", "git_dirty", "path"]
     return pd.DataFrame(rows, columns=cols)
 

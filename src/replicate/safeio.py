@@ -90,7 +90,8 @@ def move_aside(path: str | Path, tag: str = "damaged") -> Path:
     return dest
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (this process counts as alive)."""
     if pid == os.getpid():
         return True
     try:
@@ -111,7 +112,7 @@ def clean_stale_temps(folder: str | Path) -> list[Path]:
         return removed
     for p in folder.iterdir():
         m = _TMP.match(p.name)
-        if m and p.is_file() and not _alive(int(m["pid"])):
+        if m and p.is_file() and not pid_alive(int(m["pid"])):
             p.unlink(missing_ok=True)
             removed.append(p)
     return removed

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..safeio import DamagedFileError, atomic_write_bytes, clean_stale_temps, move_aside
+from ..safeio import DamagedFileError, atomic_write_bytes, clean_stale_temps, move_aside, pid_alive
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
@@ -324,20 +324,8 @@ def _clean_temps(folder: Path) -> None:
         return
     for p in folder.iterdir():
         m = _LEGACY_TMP.match(p.name)
-        if m and p.is_file() and not _pid_alive(int(m["pid"])):
+        if m and p.is_file() and not pid_alive(int(m["pid"])):
             p.unlink(missing_ok=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 _TENSORS = ("train_x", "train_y", "test_x", "test_y")
