@@ -30,8 +30,12 @@ def profiles_present(df: pd.DataFrame) -> list[str]:
     return [p for p in PROFILE_ORDER if p in have]
 
 
-def _arm(df: pd.DataFrame, row: str, profile: str, metric: str) -> dict:
+def _arm(df: pd.DataFrame, row: str, profile: str, metric: str, seeds: list[int] | None = None) -> dict:
+    """mean ± std and n of ``metric`` over the current records of ``row`` at ``profile``
+    (only ``seeds``, if given)."""
     cur = df[df.current & (df.row == row) & (df.profile == profile)]
+    if seeds is not None:
+        cur = cur[cur.seed.isin(seeds)]
     return summarize(cur[metric].tolist())
 
 
@@ -72,8 +76,10 @@ def bkdsnn_table(df: pd.DataFrame, profile: str, table: str = "BKDSNN Table (CIF
     for base in sizes:
         mixed = next(r for r in rows("bkdsnn", table) if r.reference == base.id)
         d = paired_delta(df, mixed.id, base.id, profile)
-        b, m = (_arm(df, r.id, profile, "top1") for r in (base, mixed))
-        bs, ms = (_arm(df, r.id, profile, "best_curve_top1") for r in (base, mixed))
+        seeds = d["seeds"] or None  # both arms over the seeds they share (the baseline row also
+        # serves the CML chapter, which adds seeds of its own)
+        b, m = (_arm(df, r.id, profile, "top1", seeds) for r in (base, mixed))
+        bs, ms = (_arm(df, r.id, profile, "best_curve_top1", seeds) for r in (base, mixed))
         cfg = config_for(base.id, profile) if profile in base.recipes else None
         ours = f"{cfg.depth}-{cfg.embed_dim}, {cfg.num_heads} heads, T={cfg.T}" if cfg else "—"
         out.append({
