@@ -50,6 +50,9 @@ EXPECTED = {
     "spiking_resnet19_cifar": (CIFAR, 10, 12_697_994),
     "spiking_resnet34_cifar": (CIFAR, 10, 21_282_122),
     "spiking_preact_resnet34_imagenet": (IMAGENET, 1000, 21_806_184),
+    "sew_resnet18": (IMAGENET, 1000, 11_689_512),
+    "sew_resnet34": (IMAGENET, 1000, 21_797_672),
+    "sew_resnet50": (IMAGENET, 1000, 25_557_032),
 }
 
 

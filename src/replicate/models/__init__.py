@@ -50,6 +50,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 
 from . import resnet_ann, spikingformer  # noqa: E402  (registers the models with timm)
 from . import spiking_resnet  # noqa: E402  (registers the spiking ResNets)
+from . import sew_resnet  # noqa: E402  (registers the SEW-ResNets of BKDSNN)
 from .resnet_ann import CifarResNet  # noqa: E402
 from .spikingformer import CMLSpikingformer  # noqa: E402
 
