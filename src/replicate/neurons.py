@@ -110,20 +110,30 @@ class LIF(neuron.LIFNode):
         Raises:
             ValueError: if ``x_seq`` has fewer than 2 dimensions.
         """
-        if x_seq.dim() < 2:
-            raise ValueError(f"LIF expects [T, B, ...] input, got shape {tuple(x_seq.shape)}")
-        dtype = x_seq.dtype
-        if dtype in (torch.float16, torch.bfloat16):
-            # Under autocast the currents arrive in half precision; spikingjelly then materialises
-            # a half-precision membrane and falls back to a slow per-step reference loop. Keep the
-            # membrane in fp32 (closer to the maths, and the fused kernel runs); spikes are 0/1,
-            # so casting them back is exact.
-            x_seq = x_seq.float()
-        self.reset()
-        try:
-            return super().forward(x_seq).to(dtype)
-        finally:
-            self.reset()
+        return run_multistep(self, super().forward, x_seq)
+
+
+
+def run_multistep(node: Any, forward: Any, x_seq: torch.Tensor) -> torch.Tensor:
+    """Run a spikingjelly multi-step neuron's ``forward`` on currents ``x_seq`` ``[T, B, ...]``
+    from a fresh state and leave it fresh (state never leaks between calls). Under autocast the
+    currents arrive in half precision; spikingjelly would then keep a half-precision membrane and
+    fall back to a slow per-step loop, so the membrane is integrated in fp32 and the spikes (0/1,
+    exact in any dtype) cast back.
+
+    Raises:
+        ValueError: if ``x_seq`` has fewer than 2 dimensions.
+    """
+    if x_seq.dim() < 2:
+        raise ValueError(f"{type(node).__name__} expects [T, B, ...] input, got shape {tuple(x_seq.shape)}")
+    dtype = x_seq.dtype
+    if dtype in (torch.float16, torch.bfloat16):
+        x_seq = x_seq.float()
+    node.reset()
+    try:
+        return forward(x_seq).to(dtype)
+    finally:
+        node.reset()
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from timm.models import build_model_with_cfg
 from ..data.transforms import CIFAR10_MEAN, CIFAR10_STD
 
 __all__ = [
+    "tapped_forward",
     "CIFAR10_INPUT_SIZE",
     "TIMM_EXTRA_KWARGS",
     "build_no_weights",
@@ -144,3 +145,19 @@ def build_no_weights(model_cls: Callable[..., nn.Module], variant: str, pretrain
     model = build_model_with_cfg(model_cls, variant, pretrained=False, **kwargs)
     model.pretrained_cfg = model.default_cfg = _instance_cfg(model.pretrained_cfg, model)
     return model
+
+
+def tapped_forward(model: nn.Module, x: torch.Tensor, return_feature: bool, return_stages: bool):
+    """The spiking ResNets' forward: per-timestep logits ``[T, B, K]`` from
+    ``model.forward_features(x, taps)`` and ``model.forward_head``; with ``return_feature`` and/or
+    ``return_stages`` a ``ModelOutput`` whose ``feature`` is the T-mean of the last stage's output
+    ``[B, C, H, W]`` (the BKD tap) and ``stages`` the T-means of the earlier stages' outputs."""
+    from .output import ModelOutput
+    taps: list[torch.Tensor] | None = [] if return_stages else None
+    feat = model.forward_features(x, taps)
+    logits = model.forward_head(feat)
+    if return_feature or return_stages:
+        return ModelOutput(logits=logits, feature=feat.mean(0) if return_feature else None,
+                           stages=[t.mean(0) for t in taps] if taps is not None else None)
+    return logits
+

@@ -70,9 +70,10 @@ from spikingjelly.activation_based import layer, neuron
 from spikingjelly.activation_based.model import sew_resnet as sj_sew
 from timm.models import generate_default_cfgs
 
-from ..neurons import SURROGATES, LIFSettings, lif_from_flat_kwargs
+from ..neurons import SURROGATES, LIFSettings, lif_from_flat_kwargs, run_multistep
 from . import register_unique
-from .helpers import TIMM_EXTRA_KWARGS, build_no_weights, imagenet_cfg, linear_head, seq_to_ann
+from .helpers import (TIMM_EXTRA_KWARGS, build_no_weights, imagenet_cfg, linear_head, seq_to_ann,
+                      tapped_forward)
 from .output import ModelOutput
 
 __all__ = [
@@ -130,16 +131,7 @@ class IF(neuron.IFNode):
         Raises:
             ValueError: fewer than 2 dimensions.
         """
-        if x_seq.dim() < 2:
-            raise ValueError(f"IF expects [T, B, ...] input, got shape {tuple(x_seq.shape)}")
-        dtype = x_seq.dtype
-        if dtype in (torch.float16, torch.bfloat16):
-            x_seq = x_seq.float()
-        self.reset()
-        try:
-            return super().forward(x_seq).to(dtype)
-        finally:
-            self.reset()
+        return run_multistep(self, super().forward, x_seq)
 
 
 @dataclass(frozen=True)
@@ -346,13 +338,7 @@ class SEWResNet(sj_sew.SEWResNet):
         the layer-4 output ``[B, 512·e, H/32, W/32]`` (the BKD tap), ``stages`` = T-means of the
         layer 1–3 outputs (BKDSNN's ``indices`` 0–2).
         """
-        taps: list[torch.Tensor] | None = [] if return_stages else None
-        feat = self.forward_features(x, taps)
-        logits = self.forward_head(feat)
-        if return_feature or return_stages:
-            return ModelOutput(logits=logits, feature=feat.mean(0) if return_feature else None,
-                               stages=[t.mean(0) for t in taps] if taps is not None else None)
-        return logits
+        return tapped_forward(self, x, return_feature, return_stages)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -47,7 +47,8 @@ from timm.models import generate_default_cfgs
 
 from ..neurons import LIFSettings, lif_from_flat_kwargs
 from . import register_unique
-from .helpers import TIMM_EXTRA_KWARGS, build_no_weights, cifar10_cfg, imagenet_cfg, linear_head, seq_to_ann
+from .helpers import (TIMM_EXTRA_KWARGS, build_no_weights, cifar10_cfg, imagenet_cfg, linear_head, seq_to_ann,
+                      tapped_forward)
 from .output import ModelOutput
 
 __all__ = [
@@ -208,13 +209,7 @@ class _SpikingNet(nn.Module):
         Raises:
             ValueError: bad input rank (see :meth:`encode`).
         """
-        taps: list[torch.Tensor] | None = [] if return_stages else None
-        feat = self.forward_features(x, taps)
-        logits = self.forward_head(feat)
-        if return_feature or return_stages:
-            return ModelOutput(logits=logits, feature=feat.mean(0) if return_feature else None,
-                               stages=[t.mean(0) for t in taps] if taps is not None else None)
-        return logits
+        return tapped_forward(self, x, return_feature, return_stages)
 
     def _run_stages(self, x: torch.Tensor, taps: list[torch.Tensor] | None) -> torch.Tensor:
         n = len(self.layers)
