@@ -90,3 +90,48 @@ for size, ((d, L, h), (cd, cL, ch), (base_claim, mixed_claim)) in SIZES.items():
             teacher_row=TEACHER if arm == "mixed" else None,
             reference=f"bkdsnn-c10-{size}-baseline" if arm == "mixed" else None,
         ))
+
+# Ablations (BK @ dd6bd53: cifar10/scripts_ablation/{brd,mixed,wsld}/run_s_*.sh through
+# train_ablation.py with config/<type>/vit-s-<type>.yml): the 4-384 student, 400 epochs, one GPU.
+# At ``cpu`` they use the 2-64 student of the 2-384 rows so that the committed baseline ("none")
+# and mixed (λ 0.15) records of those rows are the ablation's anchors, seed for seed.
+ABL_TABLE = "BKDSNN ablations (CIFAR-10)"
+ABL_SRC = "BKDSNN repository, cifar10/scripts_ablation (BK @ dd6bd53)"
+ABL_ANCHORS = {"none": "bkdsnn-c10-2-384-baseline", "mixed": "bkdsnn-c10-2-384-mixed"}
+ABLATIONS = {  # id suffix: (arm, distillation fields, published script under ABL_SRC)
+    "wsld": ("wsld", dict(distill="wsld", kd_temperature=2.0, kd_weight=1.0), "wsld/vit-s-wsld.yml"),
+    "wsld-t1.5": ("wsld τ 1.5", dict(distill="wsld", kd_temperature=1.5, kd_weight=1.0),
+                  "wsld/run_s_1.5.sh"),
+    "wsld-t4": ("wsld τ 4", dict(distill="wsld", kd_temperature=4.0, kd_weight=1.0),
+                "wsld/run_s_4.0.sh"),
+    "bkd": ("bkd", dict(distill="bkd", bkd_mask_ratio=0.15, bkd_alpha=2e-3), "brd/vit-s-brd.yml"),
+    "bkd-l0.4": ("bkd λ 0.4", dict(distill="bkd", bkd_mask_ratio=0.4, bkd_alpha=2e-3),
+                 "brd/run_s_0.4.sh"),
+    "bkd-l0.6": ("bkd λ 0.6", dict(distill="bkd", bkd_mask_ratio=0.6, bkd_alpha=2e-3),
+                 "brd/run_s_0.6.sh"),
+    "mixed-l0.4": ("mixed λ 0.4", {**MIXED, "bkd_mask_ratio": 0.4}, "mixed/run_s_2_0.4.sh"),
+    "mixed-l0.6": ("mixed λ 0.6", {**MIXED, "bkd_mask_ratio": 0.6}, "mixed/run_s_2_0.6.sh"),
+}
+#: The ablations measured at ``cpu`` in this repository (the others are registered and runnable).
+ABL_MEASURED = ("wsld", "bkd", "mixed-l0.4", "mixed-l0.6")
+
+for suffix, (arm, fields, _script) in ABLATIONS.items():
+    arch = {"model": "cml_spikingformer_cifar", **LIF}
+    teacher_size = {"teacher_img_size": 224}
+    register(Row(
+        id=f"bkdsnn-c10-abl-{suffix}", paper=PAPER, table=ABL_TABLE,
+        label=f"ablation: {arm}", arm=arm,
+        claims=(),  # the README and the paper card publish no ablation numbers
+        recipes={
+            "paper": {**PAPER_RECIPE, **arch, **fields, **teacher_size, "embed_dim": 384,
+                      "depth": 4, "num_heads": 12, "epochs": 400, "warmup_frac": 20 / 400},
+            "gpu": {**PAPER_RECIPE, **arch, **fields, **GPU_RUN, "embed_dim": 384, "depth": 4,
+                    "num_heads": 12},
+            "cpu": {**PAPER_RECIPE, **arch, **fields, **CPU_RUN, "embed_dim": 64, "depth": 2,
+                    "num_heads": 2},
+            "smoke": {**PAPER_RECIPE, **arch, **fields, **SMOKE_RUN, "embed_dim": 32, "depth": 1,
+                      "num_heads": 1, "T": 2},
+        },
+        seeds={"paper": (42,), "gpu": (0,), "cpu": (0, 1, 2), "smoke": (0,)},
+        teacher_row=TEACHER, reference=ABL_ANCHORS["none"],
+    ))
