@@ -1,4 +1,4 @@
-"""Shared fixtures: the real CIFAR-10 copy and a smoke-trained teacher.
+"""Shared fixtures: the real CIFAR-10 copy, the ImageNet sample and a smoke-trained teacher.
 
 The data location comes from $REPLICATE_DATA (CI and the Makefile set it); a missing dataset
 fails the tests that need it with the same one-line message users get.
@@ -6,6 +6,7 @@ fails the tests that need it with the same one-line message users get.
 from __future__ import annotations
 
 import os
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,15 @@ def smoke_teacher(tmp_path_factory, data_root) -> Path:
                      progress=False)
     run(cfg)
     return checkpoint_dir(out, cfg.hash) / "model.pt"
+
+
+@pytest.fixture(scope="session")
+def sample_root(tmp_path_factory, data_root) -> Path:
+    """The folder holding ``imagenet-sample/val/<wnid>/*.JPEG``, extracted from the shared tar."""
+    tar = Path(data_root) / "imagenet-sample.tar"
+    if not tar.is_file():
+        pytest.fail(f"{tar} not found: REPLICATE_DATA must name the shared data folder (see README)")
+    out = tmp_path_factory.mktemp("inet")
+    with tarfile.open(tar) as t:
+        t.extractall(out, filter="data")
+    return out

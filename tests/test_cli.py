@@ -197,7 +197,7 @@ X, Y = MIXED, BASE
 BAD = [
     (["batch", "--main-job", "--seeds", "a"], "'a' is not a comma-separated list"),
     (["batch", "--main-job", "--seeds", "0,,1"], "not a comma-separated list"),
-    (["batch", "--paper", "nope"], "unknown paper 'nope'; papers: bkdsnn, cml, esd, logitkd"),
+    (["batch", "--paper", "nope"], "unknown paper 'nope'; papers: bkdsnn, cml, esd, logitkd, ratebp"),
     (["batch", "--rows", ""], "empty row list"),
     (["batch", "--rows", ","], "empty row list"),
     (["batch", "--rows", "bkdsnn-c10-2-384-mixd"], "did you mean bkdsnn-c10-2-384-mixed"),

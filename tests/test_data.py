@@ -45,3 +45,19 @@ def test_subset_identical_across_rows_and_run_seeds(data_root):
     x, y = a.train[0]
     assert x.shape == (3, 32, 32) and x.dtype == torch.float32 and 0 <= y < 10
     assert a.probe(100).shape == (100, 3, 32, 32) and len(a.curve) == 100
+
+
+def test_cifar_randaugment_inc1_posterizes_to_zero_bits_without_error():
+    """BKDSNN/CML's CIFAR RandAugment ``rand-m9-n1-mstd0.4-inc1`` can draw 0 bits (magnitude 10),
+    which Pillow 13 refuses; the CIFAR recipe routes posterize through our Pillow-12 behaviour."""
+    from PIL import Image
+    from replicate.data.transforms import posterize, train_transform
+    tf = train_transform("bkdsnn_cifar", hflip=0.5, randaugment="rand-m9-n1-mstd0.4-inc1",
+                         random_erasing=0.25)
+    ra = next(t for t in tf.transforms if hasattr(t, "ops"))
+    post = [op for op in ra.ops if op.name.startswith("Posterize")]
+    assert post and all(op.aug_fn is posterize for op in post)
+    img = Image.new("RGB", (32, 32), (200, 100, 50))
+    assert post[0].aug_fn(img, 0).getpixel((0, 0)) == (0, 0, 0)
+    for _ in range(50):
+        assert tf(img).shape == (3, 32, 32)

@@ -1,7 +1,8 @@
 """NeurIPS 2025 rows through the shared engine (smoke) and their registered recipes."""
 import pytest
+import torch
 
-from replicate.experiments import config_for, get_row, rows
+from replicate.experiments import Source, config_for, get_row, rows
 from replicate.train import run
 
 
@@ -20,6 +21,7 @@ def test_rows_registered_with_the_released_recipes():
         assert diff == {"row"} | extra, arm
     assert get_row("esd-c100-r18-rate-bp-sd").claim.value == 80.20
     assert "cifar100.log" in str(get_row("esd-c100-r18-rate-bp-sd").claim.source)
+    assert get_row("esd-c10-r18-rate-bp").claims == ()  # R's numbers are the ratebp paper's rows
     im = config_for("esd-in1k-pr34-rate-bp-sd", "paper")
     assert (im.T, im.esd_alpha, im.lr, im.weight_decay) == (4, 0.7, 0.2, 2e-5)
     assert get_row("esd-in1k-pr34-rate-bp-sd").claim.value == 70.70
@@ -63,3 +65,53 @@ def test_rate_bp_run_killed_mid_epoch_resumes_to_the_same_record(tmp_path, data_
     resumed = run(c)
     assert resumed["provenance"]["resumed_from_epoch"] == 1
     assert resumed["curves"] == ref["curves"] and resumed["metrics"] == ref["metrics"]
+
+
+# spec-logitkd-selfdistill §4.6: B's two committed logs give one number each (CIFAR-100 80.20,
+# ImageNet 70.704); S3's β ablation has no numbers.
+B_LOG_COUNTS = {"experiment/cifar/cifar100.log": 1, "experiment/imagenet/T4_34_deep100.log": 1}
+
+
+def test_every_number_of_b_logs_is_a_claim_with_its_locator_and_nothing_else_is():
+    claims = [(r, c) for r in rows("esd") for c in r.claims]
+    for r, c in claims:
+        assert isinstance(c.source, Source) and c.source.locator and "d44e876" in c.source.document, r.id
+    counts = {log: sum(log in c.source.document for _, c in claims) for log in B_LOG_COUNTS}
+    assert counts == B_LOG_COUNTS and len(claims) == sum(B_LOG_COUNTS.values())
+    assert sorted(c.value for _, c in claims) == [70.70, 80.20]
+
+
+def test_branch_ce_arm_differs_from_reliable_kd_only_in_beta():
+    for profile in ("paper", "gpu", "cpu", "smoke"):
+        ce, sd = (config_for(f"esd-c10-r18-{a}", profile) for a in ("rate-bp-branch-ce", "rate-bp-sd"))
+        assert {k for k, v in ce.scientific().items() if sd.scientific().get(k) != v} == {"row", "esd_beta"}
+        assert ce.esd_beta == 0.0 and ce.needs_teacher is False
+    assert get_row("esd-c10-r18-rate-bp-branch-ce").seeds["cpu"] == (0, 1, 2)
+    for ds in ("c10-r18", "c100-r18", "in1k-pr34", "dvs-r18"):
+        row = get_row(f"esd-{ds}-rate-bp-branch-ce")
+        assert row.reference == f"esd-{ds}-rate-bp-sd", ds
+        ref = config_for(row.reference, "paper").scientific()
+        diff = {k for k, v in config_for(row.id, "paper").scientific().items() if ref.get(k) != v}
+        assert diff == {"row", "esd_beta"}, ds
+    for ds in ("c100-r18", "in1k-pr34", "dvs-r18"):
+        assert "paper" in get_row(f"esd-{ds}-rate-bp-branch-ce").unavailable
+
+
+def test_beta_zero_leaves_only_the_branch_ce_on_a_hand_made_batch():
+    """β = 0 (the CE-only arm): the KD term is an exact 0 with zero gradient, the branch CE is
+    the same as with β = 0.3 (same weights, same input)."""
+    from replicate.distill.esd import ESD
+    from replicate.models.output import ModelOutput
+    torch.manual_seed(0)
+    stages = [torch.randn(4, 8, 32, 32), torch.randn(4, 16, 16, 16), torch.randn(4, 32, 8, 8)]
+    logits = torch.randn(2, 4, 10, requires_grad=True)
+    y = torch.tensor([0, 3, 3, 9])
+    out = {}
+    for beta in (0.0, 0.3):
+        torch.manual_seed(1)  # the same branch weights for both
+        esd = ESD((8, 16, 32), num_features=64, num_classes=10, esd_beta=beta).eval()
+        out[beta] = esd(ModelOutput(logits=logits, stages=stages), None, y)
+    assert out[0.0]["esd_kd"].item() == 0.0 and out[0.3]["esd_kd"].item() > 0
+    assert torch.equal(out[0.0]["branch_ce"], out[0.3]["branch_ce"])
+    (g,) = torch.autograd.grad(out[0.0]["esd_kd"], logits)
+    assert torch.count_nonzero(g) == 0

@@ -3,7 +3,6 @@ transforms and streaming through DataLoader workers, on the real ``imagenet-samp
 (1 image per class, only val/, 23 grayscale images, varied sizes)."""
 from __future__ import annotations
 
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -21,18 +20,6 @@ from replicate.data import imagenet as inet
 
 MEAN = torch.tensor(inet.IMAGENET_MEAN).view(3, 1, 1)
 STD = torch.tensor(inet.IMAGENET_STD).view(3, 1, 1)
-
-
-@pytest.fixture(scope="module")
-def sample_root(tmp_path_factory, data_root) -> Path:
-    """The folder holding ``imagenet-sample/val/<wnid>/*.JPEG``, extracted from the shared tar."""
-    tar = Path(data_root) / "imagenet-sample.tar"
-    if not tar.is_file():
-        pytest.fail(f"{tar} not found: REPLICATE_DATA must name the shared data folder (see README)")
-    out = tmp_path_factory.mktemp("inet")
-    with tarfile.open(tar) as t:
-        t.extractall(out, filter="data")
-    return out
 
 
 def _classes_tsv(root: Path) -> list[dict]:

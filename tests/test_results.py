@@ -61,7 +61,7 @@ def test_book_tables_from_records(tmp_path):
     t = report.bkdsnn_table(df, "cpu")
     line = t.loc["CML+Spikingformer-2-384"]
     assert line["paper Δ"] == "+0.36" and line["profile"] == "cpu"
-    assert line["our student"] == "2-64, 2 heads, T=4" and "BK:README.md" in line["claim source"]
+    assert line["our student"] == "2-64, 2 heads, T=4" and "BKDSNN README" in line["claim source"]
     assert line["our Δ (mixed − baseline)"] == "+1.00 ± 0.00 (n=2)"
     assert t.loc["CML+Spikingformer-4-256", "our baseline, final"] == "—"
     cmd = report.papermill_command(m, "cpu", 1)
@@ -105,4 +105,26 @@ def test_prefix_curves_and_arm_table(tmp_path):
     assert t.loc["logitkd-c10-r18-full", "Δ (paired)"] == "+2.00 ± 0.00 (n=2)"
     assert t.loc["logitkd-c10-r18-standard-kd", "Δ (paired)"] == "—"
 
-    assert t.loc["logitkd-c10-r18-full", "claim"] == "97.00"
+    assert t.loc["logitkd-c10-r18-full", "claim"] == "—"  # S1's 97.00 is a ResNet-19 figure
+
+
+def test_git_state_ignores_results_but_not_code(tmp_path):
+    """A batch that replaces a committed record under results/ leaves the code clean; an edited
+    source file makes the checkout dirty."""
+    import subprocess
+    from replicate.provenance import git_state
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=tmp_path,
+                       check=True, capture_output=True)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "r.json").write_text("{}")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "init")
+    assert git_state(tmp_path)["dirty"] is False
+    (tmp_path / "results" / "r.json").write_text('{"replaced": 1}')
+    assert git_state(tmp_path)["dirty"] is False
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_state(tmp_path)["dirty"] is True

@@ -330,13 +330,54 @@ def test_teachers_are_timms_torchvision_v1_weights():
     assert not timm.is_model("tv_resnet18")  # nothing registered under tv_*
 
 
-def test_teacher_feature_is_the_pooled_pre_logits():
+def test_cnn_teacher_feature_is_the_unpooled_layer4_map():
+    """BKD's map variant for CNN teachers: the layer-4 map after its last ReLU, not pooled."""
     t = timm.create_model("resnet18.tv_in1k", pretrained=False, num_classes=10).eval()
     with torch.no_grad():
         out = forward_output(t, _image(), need_feature=True)
         fmap = t.forward_features(_image())
-    assert out.logits.shape == (1, 10) and out.feature.shape == (1, 512)
-    assert fmap.shape == (1, 512, 2, 2) and torch.allclose(out.feature, fmap.mean(dim=(2, 3)))
+        logits = t(_image())
+    assert out.logits.shape == (1, 10) and out.feature.shape == (1, 512, 2, 2)
+    assert torch.equal(out.feature, fmap) and torch.allclose(out.logits, logits)
+    assert out.feature.min() >= 0  # after the ReLU
+
+
+@pytest.mark.parametrize("depth, channels", [(18, 512), (50, 2048)])
+def test_bkd_between_sew_and_its_torchvision_teacher_is_the_map_variant(depth, channels):
+    from replicate.distill import registry
+    student = timm.create_model(f"sew_resnet{depth}", num_classes=10, T=2)
+    teacher = timm.create_model(f"resnet{depth}.tv_in1k", pretrained=False, num_classes=10).eval()
+    ctx = registry.BuildContext(student=student, teacher=teacher, probe=_image().repeat(2, 1, 1, 1),
+                                num_classes=10)
+    cfg = Config(distill="bkd", teacher_row="x", model=f"sew_resnet{depth}", T=2)
+    bkd = registry.build(cfg, ctx)
+    assert (bkd.student_channels, bkd.teacher_channels, bkd.pooled) == (channels, channels, False)
+    s = forward_output(student.train(), _image().repeat(2, 1, 1, 1), need_feature=True)
+    with torch.no_grad():
+        t = forward_output(teacher, _image().repeat(2, 1, 1, 1), need_feature=True)
+    loss = bkd(s, t)["bkd"]
+    assert loss.ndim == 0 and torch.isfinite(loss) and loss > 0
+
+
+def test_firing_rates_count_the_if_neurons():
+    from replicate.train.evaluate import FiringRates
+    m = timm.create_model("sew_resnet18", num_classes=10, T=2).eval()
+    with torch.no_grad(), FiringRates(m) as fr:
+        m(_image())
+    n_if = sum(isinstance(x, IF) for x in m.modules())
+    assert n_if > 0 and len(fr.rates()) == n_if and 0 < fr.mean() < 1
+
+
+def test_engine_builds_hub_models_through_create_pretrained(monkeypatch):
+    from replicate.experiments import config_for
+    from replicate.train.engine import build_model
+
+    def no_hub(name, **kwargs):
+        raise PretrainedWeightsUnavailable(f"{name}: pretrained weights unavailable: (test)")
+    monkeypatch.setattr("replicate.models.hub.create_pretrained", no_hub)  # create_model calls it
+    cfg = config_for("bkdsnn-in1k-resnet50-teacher", "paper")
+    with pytest.raises(PretrainedWeightsUnavailable, match="^resnet50.tv_in1k: "):
+        build_model(cfg, 1000)
 
 
 @pytest.mark.parametrize("offline", [False, True])

@@ -13,12 +13,16 @@ PACKAGES = ("torch", "torchvision", "spikingjelly", "timm", "numpy", "pillow", "
 
 
 def git_state(repo: Path | None = None) -> dict:
-    """``{"commit": sha or None, "dirty": bool or None}`` of the checkout holding this package."""
+    """``{"commit": sha or None, "dirty": bool or None}`` of the checkout holding this package.
+
+    ``dirty``: a tracked file differs from the commit, outside ``results/`` (a batch that retrains
+    a teacher replaces its committed record there; that is output, not code)."""
     repo = repo or Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
                                 text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no",
+                                     "--", ".", ":(exclude)results"],
                                     cwd=repo, capture_output=True, text=True, check=True).stdout.strip())
         return {"commit": commit, "dirty": dirty}
     except (OSError, subprocess.CalledProcessError):

@@ -49,6 +49,7 @@ from ..safeio import DamagedFileError
 from .registry import RunData, register_dataset
 from .sources import DataNotFoundError, DataShapeError
 from .subsets import balanced_indices, index_hash
+from .transforms import fix_posterize, posterize  # noqa: F401  (posterize re-exported)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -118,28 +119,6 @@ def _rrc224_eval():
     from torchvision import transforms as T
     return T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(),
                       T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
-
-
-def posterize(img: Image.Image, bits_to_keep: int, **_) -> Image.Image:
-    """timm's RandAugment posterize, keeping 0 bits as Pillow < 13 did (a black image): Pillow 13
-    refuses ``bits=0``, which ``PosterizeIncreasing`` (``inc1``) draws at magnitude 10, i.e.
-    whenever ``m9 ± mstd0.5`` reaches its clip (about 2 % of its uses)."""
-    from PIL import ImageOps
-    if bits_to_keep >= 8:
-        return img
-    if bits_to_keep <= 0:
-        return Image.new(img.mode, img.size)
-    return ImageOps.posterize(img, bits_to_keep)
-
-
-def fix_posterize(transform):
-    """Point every posterize op of the timm RandAugment in ``transform`` (a Compose) at
-    :func:`posterize`; returns ``transform``."""
-    for t in getattr(transform, "transforms", ()):
-        for op in getattr(t, "ops", ()):
-            if getattr(op, "name", "").startswith("Posterize"):
-                op.aug_fn = posterize
-    return transform
 
 
 def _cml_train(hflip: float, randaugment: str | None, random_erasing: float):

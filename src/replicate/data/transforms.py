@@ -20,6 +20,7 @@ Each field of a recipe comes from the config, so a profile can switch parts off.
 from __future__ import annotations
 
 import torch
+from PIL import Image, ImageOps
 from torchvision import transforms as T
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -32,6 +33,27 @@ RECIPES = {
     "logitkd_cifar": (CIFAR10_MEAN, (0.2023, 0.1994, 0.2010)),
     "logitkd_cifar100": (CIFAR100_MEAN, CIFAR100_STD),
 }
+
+
+def posterize(img: Image.Image, bits_to_keep: int, **_) -> Image.Image:
+    """timm's RandAugment posterize, keeping 0 bits as Pillow < 13 did (a black image): Pillow 13
+    refuses ``bits=0``, which ``PosterizeIncreasing`` (``inc1``) draws at magnitude 10, i.e.
+    whenever ``m9 ± mstd0.5`` reaches its clip (about 2 % of its uses)."""
+    if bits_to_keep >= 8:
+        return img
+    if bits_to_keep <= 0:
+        return Image.new(img.mode, img.size)
+    return ImageOps.posterize(img, bits_to_keep)
+
+
+def fix_posterize(transform):
+    """Point every posterize op of the timm RandAugment ``transform`` (or of the RandAugments in
+    a Compose) at :func:`posterize`; returns ``transform``."""
+    for t in getattr(transform, "transforms", (transform,)):
+        for op in getattr(t, "ops", ()):
+            if getattr(op, "name", "").startswith("Posterize"):
+                op.aug_fn = posterize
+    return transform
 
 
 class Cutout:
@@ -74,7 +96,7 @@ def train_transform(recipe: str, *, hflip: float, randaugment: str | None,
     if randaugment:
         hparams = {"translate_const": int(32 * 0.45),
                    "img_mean": tuple(round(255 * m) for m in CIFAR10_MEAN)}
-        ops.append(rand_augment_transform(randaugment, hparams))
+        ops.append(fix_posterize(rand_augment_transform(randaugment, hparams)))
     if autoaugment:
         ops.append(T.AutoAugment(T.AutoAugmentPolicy.CIFAR10))
     ops.append(T.ToTensor())

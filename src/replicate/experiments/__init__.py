@@ -192,4 +192,4 @@ def overrides_of(cfg: Config) -> dict[str, Any]:
 
 
 # The papers' rows register themselves on import.
-from . import bkdsnn, cml, esd, logitkd  # noqa: E402,F401
+from . import bkdsnn, bkdsnn_c100, bkdsnn_in1k, cml, esd, logitkd, ratebp  # noqa: E402,F401

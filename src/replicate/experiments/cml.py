@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from . import Claim, Row, Source, get_row, register
 from . import bkdsnn  # noqa: F401  (its rows exist first: the measured comparison copies one)
-from .bkdsnn import LIF, PAPER_RECIPE as BK_RECIPE, SMOKE_RUN
+from .bkdsnn import LIF, PAPER_RECIPE as BK_RECIPE, RA_CIFAR, SMOKE_RUN
 
 PAPER = "cml"
 README = ("Spikingformer-CML README (github.com/zhouchenlin2096/Spikingformer-CML @ 292b4f0, "
@@ -167,10 +167,8 @@ for _size, (_d, _batch, _p, _f, _e, _top1, (_np, _nf, _ne, _nt)) in IN1K_ROWS.it
 # T = 4, seed 42. The ymls ship only 400 epochs; the README's plain rows are read as 300 epochs
 # ("-400E" marks the other), with mixup still off at epoch 200 as in the 300-epoch yml of the
 # Spikformer lineage (github.com/ZK-Zhou/spikformer @ 6212689, cifar10/cifar10.yml: epochs 300,
-# mixup_off_epoch 200). The BKDSNN baselines (bkdsnn.py) run the same recipe except RandAugment
-# without "-inc1" and, at 300 epochs, mixup off at epoch 150. Heads: 16 for 4-256, 12 for 2-384,
+# mixup_off_epoch 200). The BKDSNN baselines (bkdsnn.py) run the same recipe at ``paper``. Heads: 16 for 4-256, 12 for 2-384,
 # 12 (CIFAR-10) / 8 (CIFAR-100) for 4-384 (no CIFAR-100 yml for the smaller two).
-RA_CIFAR = "rand-m9-n1-mstd0.4-inc1"
 C_SMOKE = {**SMOKE_RUN, "embed_dim": 32, "depth": 1, "num_heads": 1, "T": 2}
 # smoke on CIFAR-100: its 20 lossless test images (train = test; never in the book)
 C100_SMOKE = {**C_SMOKE, "batch_size": 10}

@@ -9,16 +9,42 @@ introduction): every claim here comes from a third-party summary ("S1", an unatt
 "[Paper Note]" of arXiv 2501.15925, unverified; its architecture labels may be wrong, since it
 puts the same standard-KD 79.07 beside a full-method 79.80 in its ablation and beside 82.56 in
 its full-range table) and says so in its source.
-Rows: CIFAR-10 (paper, cpu, smoke; the three headline arms, the α/β ablation arms and the
-paper's ``ensemble`` self-teacher), the CIFAR-100 ablation (paper), ImageNet preact-ResNet-34 with
-a timm ResNet-34 hub teacher (paper) and CIFAR10-DVS (paper; no loader here yet).
+Rows: CIFAR-10 (paper, cpu, smoke; the three headline arms, the α/β ablation arms, the
+paper's ``ensemble`` self-teacher and the full method trained at T = 2), the CIFAR-100 ablation
+(paper), S1's ResNet-19 main results on CIFAR-10 and CIFAR-100 at T = 6 / 4 / 2 and its
+CIFAR-100 full-range table (paper), ImageNet preact-ResNet-34 with a timm ResNet-34 hub teacher
+(paper) and CIFAR10-DVS (paper).
+
+Every S1 number (spec-logitkd-selfdistill §2.7: 9 main results, 5 ablation cells, 18 full-range
+cells) sits on a row of the architecture and T that S1 names beside it; where S1 names none (the
+ablation) the claim's note says so. A full-range claim's locator ends in ``column T'=k``
+(:func:`t_prime`): top-1 of the mean of the first k timesteps, the record's
+``metrics.prefix_top1[k - 1]``. :data:`TRAINED_VS_DEPLOYED` pairs each model trained at a small T
+with the model trained at a larger T whose prefix at that budget it is compared with (S1, "Key
+findings" 1: the T = 6 model at T' = 2 beats the model trained at T = 2; a sign, no number).
 """
 from __future__ import annotations
 
-from . import Claim, Row, register
+import re
+
+from . import Claim, Row, Source, register
 
 PAPER = "logitkd"
-S1 = "S1: third-party summary of arXiv 2501.15925 (unverified; spec-logitkd §2.7)"
+S1 = ("S1: third-party summary of arXiv 2501.15925 ([Paper Note], unverified; "
+      "spec-logitkd-selfdistill §2.7)")
+MAIN, ABL, FULL_RANGE_TABLE = "main results table", "ablation table (CIFAR-100, T=6)", "full-range table"
+
+
+def s1(locator: str) -> Source:
+    """S1 (spec-logitkd-selfdistill §0.3, §2.7) at ``locator``: the table, row and column."""
+    return Source(S1, locator)
+
+
+def t_prime(claim: Claim) -> int | None:
+    """The deployment budget T' of a full-range claim (its locator ends in ``column T'=k``), else
+    None: the claim is top-1 at the row's own T."""
+    m = re.search(r"column T'=(\d+)$", claim.source.locator if isinstance(claim.source, Source) else "")
+    return int(m.group(1)) if m else None
 
 NEURON = dict(T=6, lif_decay=0.5, lif_decay_input=False, lif_v_reset=0.0, lif_detach_reset=False,
               surrogate="sigmoid", surrogate_alpha=4.0)
@@ -79,7 +105,6 @@ for arm, fields in {**ARMS, **ABLATION}.items():
     register(Row(
         id=f"logitkd-c10-r18-{arm}", paper=PAPER, table=C10_TABLE if arm in ARMS else C10_ABLATION,
         label="spiking ResNet-18, T=6", arm=arm, reference=REFERENCE.get(arm),
-        claims=(Claim(97.00, S1, note="labelled ResNet-19 in S1"),) if arm == "full" else (),
         recipes={
             "paper": {**PAPER_RECIPE, **NEURON, **fields, "model": "spiking_resnet18_cifar", "width": 64},
             "cpu": {**PAPER_RECIPE, **NEURON, **fields, **CPU_RUN, "model": "spiking_resnet18_cifar"},
@@ -88,10 +113,19 @@ for arm, fields in {**ARMS, **ABLATION}.items():
         seeds={"paper": (60,), "cpu": (0, 1, 2), "smoke": (0,)}, teacher_row=teacher,
     ))
 
-# CIFAR-100 ablation (S1, T=6, probably ResNet-18 / ANN ResNet-34): claims and paper recipes only.
-C100 = {"standard-kd": (ARMS["standard-kd"], 79.07), "twce": (ARMS["twce"], 79.26),
-        "twce-twkl": ({**ARMS["full"], "twsd_beta": 0.0}, 79.56),
-        "twce-twsd": ({**ARMS["full"], "twkl_alpha": 0.0}, 79.63), "full": (ARMS["full"], 79.80)}
+# CIFAR-100 ablation (S1, T=6; S1 names no architecture: the rows are A's README student, a
+# ResNet-18 with its ANN ResNet-34 teacher): claims and paper recipes only. arm -> (fields, S1's
+# number, S1's row label).
+C100 = {"standard-kd": (ARMS["standard-kd"], 79.07, "Standard L_SCE + L_SKL"),
+        "twce": (ARMS["twce"], 79.26, "L_TWCE only"),
+        "twce-twkl": ({**ARMS["full"], "twsd_beta": 0.0}, 79.56, "+ L_TWKL"),
+        "twce-twsd": ({**ARMS["full"], "twkl_alpha": 0.0}, 79.63, "+ L_TWSD"),
+        "full": (ARMS["full"], 79.80, "+ L_TWKL & L_TWSD")}
+ABL_NOTE = ("S1 names no architecture for its ablation (T = 6); the row's ResNet-18 is A's README "
+            "student, not S1's label")
+ABL_EXTRA = {"standard-kd": "; S1 prints the same 79.07 for standard KD at T' = 6 in its ResNet-19 "
+                            "full-range table, where the full method has 82.56, not 79.80",
+             "twce-twkl": "; printed twice (also as 'Fully decoupled L_TWCE + L_TWKL')"}
 NO_C100 = ("no CIFAR-100 copy exists on this machine: only its 20 lossless test images, which the "
            "smoke profile trains on")
 C100_DATA = {"dataset": "cifar100", "recipe": "logitkd_cifar100"}  # its own mean/std (util/data.py)
@@ -106,16 +140,82 @@ register(Row(
                        "cutout": None}},
     seeds={"paper": (60,), "smoke": (0,)}, unavailable={"paper": NO_C100},
 ))
-for arm, (fields, value) in C100.items():
+for arm, (fields, value, s1_row) in C100.items():
     register(Row(
         id=f"logitkd-c100-r18-{arm}", paper=PAPER, table="ICML 2025 ablation (CIFAR-100)",
-        label="spiking ResNet-18, T=6", arm=arm, claims=(Claim(value, S1, note="ablation table"),),
+        label="spiking ResNet-18, T=6", arm=arm,
+        claims=(Claim(value, s1(f"{ABL}, row '{s1_row}'"), note=ABL_NOTE + ABL_EXTRA.get(arm, "")),),
         recipes={"paper": {**PAPER_RECIPE, **NEURON, **fields, **C100_DATA,
                            "model": "spiking_resnet18_cifar", "width": 64},
                  "smoke": {**PAPER_RECIPE, **NEURON, **fields, **SMOKE_C100, "model": "spiking_resnet18_cifar"}},
         seeds={"paper": (60,), "smoke": (0,)}, unavailable={"paper": NO_C100},
         teacher_row="logitkd-c100-teacher" if fields.get("twkl_alpha", 1) or fields["distill"] == "standard_kd" else None,
     ))
+
+
+def _student(row_id: str, table: str, label: str, arm: str, recipes: dict[str, dict],
+             teacher: str, claims: tuple[Claim, ...] = (), unavailable: str | None = None) -> None:
+    """Register one distilled student of A: ``recipes`` by profile (seeds: A's 60 at ``paper``,
+    0, 1, 2 at ``cpu``, 0 at ``smoke``); ``unavailable`` is the ``paper`` profile's reason."""
+    seeds = {"paper": (60,), "cpu": (0, 1, 2), "smoke": (0,)}
+    register(Row(id=row_id, paper=PAPER, table=table, label=label, arm=arm, claims=claims,
+                 recipes=recipes, seeds={p: seeds[p] for p in recipes}, teacher_row=teacher,
+                 unavailable={"paper": unavailable} if unavailable else {}))
+
+
+# The full method trained at T = 2 on CIFAR-10 (cpu): S1's "Key findings" 1 says the T = 6 model
+# deployed at T' = 2 beats a model trained at T = 2; logitkd-c10-r18-full (T = 6) is the other side,
+# through its prefix top-1 at T' = 2 (TRAINED_VS_DEPLOYED).
+C10_T2 = {**PAPER_RECIPE, **NEURON, **ARMS["full"], "model": "spiking_resnet18_cifar", "T": 2}
+_student("logitkd-c10-r18-full-t2", "ICML 2025 trained at T = 2 (CIFAR-10)", "spiking ResNet-18, T=2",
+         "full-t2", {"paper": {**C10_T2, "width": 64}, "cpu": {**C10_T2, **CPU_RUN},
+                     "smoke": {**C10_T2, **SMOKE_RUN}}, "logitkd-c10-teacher")
+
+# S1's main results on CIFAR-10 and CIFAR-100 ("ResNet-19", T = 6 / 4 / 2) and its full-range table
+# ("ResNet-19, CIFAR-100": top-1 at inference T' = 1..6 of the full method trained at T = 6 and at
+# T = 4, and of standard KD trained at T = 6). A's code trains its resnet19 with the CIFAR recipe
+# above (only --stu_arch changes; the README commands say resnet18) and the ANN ResNet-34 teacher.
+MAIN_R19 = {("c10", 6): 97.00, ("c10", 4): 96.97, ("c10", 2): 96.65,
+            ("c100", 6): 82.56, ("c100", 4): 82.47, ("c100", 2): 81.47}
+#: S1's full-range table: (arm, trained T) -> top-1 at T' = 1..6 (spec-logitkd-selfdistill §2.7).
+FULL_RANGE = {("full", 6): (79.87, 81.72, 82.29, 82.50, 82.55, 82.56),
+              ("full", 4): (79.40, 81.58, 82.14, 82.47, 82.39, 82.49),
+              ("standard-kd", 6): (71.08, 76.25, 77.52, 78.25, 78.63, 79.07)}
+DATASETS = {"c10": ("CIFAR-10", {}, None), "c100": ("CIFAR-100", C100_DATA, NO_C100)}
+
+
+def _r19_claims(ds: str, arm: str, t: int) -> tuple[Claim, ...]:
+    """S1's main-results cell and full-range row (if any) of the ResNet-19 ``arm`` trained at ``t``."""
+    name, _, no_data = DATASETS[ds]
+    out = []
+    if arm == "full":
+        out.append(Claim(MAIN_R19[ds, t], s1(f"{MAIN}, row {name} / ResNet-19 / T={t}, column Ours"),
+                     note=f"S1: ResNet-19, T = {t}"))
+    who = "Ours" if arm == "full" else "Standard KD"
+    for k, v in enumerate(FULL_RANGE.get((arm, t), ()) if ds == "c100" else (), start=1):
+        longer = k > t  # a T = 4 model run for 5 or 6 steps: not a prefix of its own T-step run
+        out.append(Claim(
+            v, s1(f"{FULL_RANGE_TABLE} (ResNet-19, CIFAR-100), row '{who} (Training T={t})', column T'={k}"),
+            note=f"T' = {k} of the model trained at T = {t}" + ("; S1's standard-KD 79.07 again" if v == 79.07 else ""),
+            checkable_here=(f"T' > T needs an evaluation run at T = {k} (records score T' <= T only); "
+                            f"{no_data}") if longer else None))
+    if arm != "full":  # no main-results cell: the headline (first) claim is the one at T' = T
+        out.sort(key=lambda c: t_prime(c) != t)
+    return tuple(out)
+
+
+for ds, (name, data, no_data) in DATASETS.items():
+    teacher = "logitkd-c10-teacher" if ds == "c10" else "logitkd-c100-teacher"
+    smoke = SMOKE_RUN if ds == "c10" else SMOKE_C100
+    for arm, t in (("full", 6), ("full", 4), ("full", 2), ("standard-kd", 6)):
+        if ds == "c10" and arm == "standard-kd":
+            continue  # S1 has no CIFAR-10 standard-KD ResNet-19 number
+        base = {**PAPER_RECIPE, **NEURON, **ARMS[arm], **data, "model": "spiking_resnet19_cifar"}
+        _student(f"logitkd-{ds}-r19-{arm}" + (f"-t{t}" if t != 6 else ""),
+                 f"ICML 2025 ResNet-19 ({name})", f"spiking ResNet-19, T={t}",
+                 arm + (f"-t{t}" if t != 6 else ""),
+                 {"paper": {**base, "width": 64, "T": t}, "smoke": {**base, **smoke}}, teacher,
+                 _r19_claims(ds, arm, t), no_data)
 
 # ImageNet (A @ e3f5fd4: readme.md command 5, experiment/imagenet/config/config.py; KD
 # temperature 1 in experiment/imagenet/main.py train(), l. 59-60; teacher built in main(),
@@ -147,10 +247,15 @@ IN1K_FULL = {**IMAGENET_RECIPE, **ARMS["full"], "model": "spiking_preact_resnet3
 register(Row(
     id="logitkd-in1k-pr34-full", paper=PAPER, table="ICML 2025 (ImageNet)",
     label="spiking preact-ResNet-34, T=4", arm="full",
-    claims=(Claim(71.04, S1, note="main table"),),
+    claims=(Claim(71.04, s1(f"{MAIN}, row ImageNet / ResNet-34 / T=4, column Ours"),
+                  note="S1: ResNet-34, T = 4; A's README student is preact_resnet34"),),
     recipes={"paper": IN1K_FULL, "smoke": {**IN1K_FULL, **IN1K_SMOKE}},
     seeds={"paper": (60,), "smoke": (0,)}, teacher_row="logitkd-in1k-teacher", unavailable={"paper": NO_IMAGENET},
 ))
+# The same trained at T = 2: the ImageNet side of "deployed at T' = 2 vs trained at T = 2".
+_student("logitkd-in1k-pr34-full-t2", "ICML 2025 (ImageNet)", "spiking preact-ResNet-34, T=2",
+         "full-t2", {"paper": {**IN1K_FULL, "T": 2}, "smoke": {**IN1K_FULL, **IN1K_SMOKE}},
+         "logitkd-in1k-teacher", unavailable=NO_IMAGENET)
 
 # CIFAR10-DVS (A @ e3f5fd4: readme.md command 4, experiment/dvs/config/config.py, and
 # butongDVSCifar10() in experiment/dvs/process.py, frames_number=10, l. 427-430): spiking
@@ -170,15 +275,31 @@ register(Row(
              "smoke": {**DVS_RECIPE, **SMOKE_RUN, "autoaugment": None, "T": None, "model": "cifar_resnet19_ann"}},
     seeds={"paper": (60,), "smoke": (0,)}, unavailable={"paper": NO_DVS},
 ))
-for suffix, t, value, note in (("", 10, 86.40, "T = 10, the loader's frame count"),
-                               ("-t4", 4, 83.50, "T = 4: truncated or re-binned stream, unknown (spec §2.4)")):
-    register(Row(
-        id=f"logitkd-dvs-r19-full{suffix}", paper=PAPER, table="ICML 2025 (CIFAR10-DVS)",
-        label=f"spiking ResNet-19, T={t}", arm="full",
-        claims=(Claim(value, S1, note=note + "; S1 says ResNet-18, the README resnet19"),),
-        recipes={"paper": {**DVS_RECIPE, **NEURON, **ARMS["full"], "T": t,
-                           "model": "spiking_resnet19_cifar", "width": 64},
-                 "smoke": {**DVS_RECIPE, **NEURON, **ARMS["full"], **SMOKE_RUN, "autoaugment": None,
-                           "model": "spiking_resnet19_cifar"}},
-        seeds={"paper": (60,), "smoke": (0,)}, teacher_row="logitkd-dvs-teacher", unavailable={"paper": NO_DVS},
-    ))
+# S1 labels its DVS numbers "ResNet-18", A's README trains resnet19: the README's student holds
+# no claim; S1's numbers sit on ResNet-18 students (2 input channels) with the README's recipe
+# and ANN ResNet-19 teacher.
+DVS_STUDENTS = {"r19": ("spiking_resnet19_cifar", "ResNet-19", None),
+                "r18": ("spiking_resnet18_cifar", "ResNet-18", "CIFAR10-DVS / ResNet-18")}
+for key, (model, arch, s1_row) in DVS_STUDENTS.items():
+    for suffix, t, value, note in (("", 10, 86.40, "T = 10, the loader's frame count"),
+                                   ("-t4", 4, 83.50, "T = 4: truncated or re-binned stream, unknown (spec §2.4)")):
+        claims = (Claim(value, s1(f"{MAIN}, row {s1_row} / T={t}, column Ours"),
+                        note=f"S1: ResNet-18, {note}; A's README trains resnet19"),) if s1_row else ()
+        dvs = {**DVS_RECIPE, **NEURON, **ARMS["full"], "model": model}
+        _student(f"logitkd-dvs-{key}-full{suffix}", "ICML 2025 (CIFAR10-DVS)", f"spiking {arch}, T={t}",
+                 "full" + suffix + ("" if key == "r19" else "-r18"),
+                 {"paper": {**dvs, "T": t, "width": 64}, "smoke": {**dvs, **SMOKE_RUN, "autoaugment": None}},
+                 "logitkd-dvs-teacher", claims, NO_DVS)
+
+#: Each model trained at a small T -> (the model trained at a larger T, the budget T' at which the
+#: larger one's prefix top-1 is compared with it): S1's "Key findings" 1 (spec §6, claim 4).
+TRAINED_VS_DEPLOYED = {
+    "logitkd-c10-r18-full-t2": ("logitkd-c10-r18-full", 2),
+    "logitkd-c10-r19-full-t4": ("logitkd-c10-r19-full", 4),
+    "logitkd-c10-r19-full-t2": ("logitkd-c10-r19-full", 2),
+    "logitkd-c100-r19-full-t4": ("logitkd-c100-r19-full", 4),
+    "logitkd-c100-r19-full-t2": ("logitkd-c100-r19-full", 2),
+    "logitkd-in1k-pr34-full-t2": ("logitkd-in1k-pr34-full", 2),
+    "logitkd-dvs-r19-full-t4": ("logitkd-dvs-r19-full", 4),
+    "logitkd-dvs-r18-full-t4": ("logitkd-dvs-r18-full", 4),
+}

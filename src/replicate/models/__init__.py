@@ -21,6 +21,7 @@ from typing import Callable, TypeVar
 import torch.nn as nn
 from timm.models import is_model, model_entrypoint, register_model
 
+from .hub import PretrainedWeightsUnavailable, create_model, create_pretrained  # noqa: F401
 from .output import ModelOutput
 
 _F = TypeVar("_F", bound=Callable)

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import timm
 import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
@@ -52,10 +51,14 @@ def _seed_everything(seed: int) -> None:
 
 
 def build_model(cfg: Config, num_classes: int) -> torch.nn.Module:
-    """``timm.create_model`` of ``cfg.model`` with the config's architecture fields."""
-    import replicate  # noqa: F401  (registers the models)
-    return timm.create_model(cfg.model, pretrained=cfg.pretrained, num_classes=num_classes,
-                             **cfg.model_kwargs())
+    """``timm.create_model`` of ``cfg.model`` with the config's architecture fields.
+
+    Raises:
+        PretrainedWeightsUnavailable: ``pretrained`` and the hub weights cannot be fetched (one
+            line naming the fix, :func:`replicate.models.hub.create_pretrained`).
+    """
+    from ..models import create_model  # registers the models
+    return create_model(cfg.model, cfg.pretrained, num_classes=num_classes, **cfg.model_kwargs())
 
 
 def teacher_weights_path(cfg: Config) -> Path:

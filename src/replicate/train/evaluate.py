@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from ..models.output import ModelOutput
-from ..neurons import LIF
+from spikingjelly.activation_based.neuron import BaseNode
 from ..prefix import prefix_correct
 
 
@@ -26,7 +26,11 @@ def forward_output(model: torch.nn.Module, x: torch.Tensor, need_feature: bool,
     teacher feature is a ``Bs*D`` vector, ``BRDLoss.forward()`` in
     ``Spikingformer-CML/imagenet/loss.py``@dd6bd53 of
     github.com/Intelligent-Computing-Research-Group/BKDSNN; the patched timm forward that produced
-    it is not in that repository, so which vector it was is our reading).
+    it is not in that repository, so which vector it was is our reading). A timm CNN (its
+    ``forward_features`` is a map, e.g. torchvision's ResNet as ``resnet50.tv_in1k``) gives that map
+    unpooled, ``[B, C, H, W]``: the layer-4 output after its last ReLU, BKD's map variant for CNN
+    teachers (``Spike-Element-Wise-ResNet/cifar10dvs/loss.py``@dd6bd53: the restored student map is
+    compared without pooling).
 
     Event frames ``[T, B, C, H, W]`` reach an ANN (a model without ``T``, e.g. the ICML 2025 DVS
     teacher) as their time mean ``[B, C, H, W]``.
@@ -49,12 +53,15 @@ def forward_output(model: torch.nn.Module, x: torch.Tensor, need_feature: bool,
     if not need_feature:
         return ModelOutput(model(x))
     feats = model.forward_features(x)
+    if feats.dim() == 4:  # a CNN: its last map [B, C, H, W] (BKD's map variant)
+        return ModelOutput(model.forward_head(feats), feats)
     pre = model.forward_head(feats, pre_logits=True)
     return ModelOutput(model.get_classifier()(pre), pre)
 
 
 class FiringRates:
-    """Mean spike rate of every LIF module of ``model`` while the context is open.
+    """Mean spike rate of every spiking neuron layer of ``model`` (any spikingjelly ``BaseNode``:
+    :class:`replicate.neurons.LIF`, the SEW-ResNets' IF) while the context is open.
 
     ``rates()`` → ``{module name: fraction of (neuron, timestep) pairs that spiked}``.
     """
@@ -64,7 +71,7 @@ class FiringRates:
 
     def __enter__(self) -> "FiringRates":
         for name, m in self.model.named_modules():
-            if isinstance(m, LIF):
+            if isinstance(m, BaseNode):
                 self.handles.append(m.register_forward_hook(self._hook(name)))
         return self
 

@@ -1,0 +1,56 @@
+"""Paired ablation comparisons on hand-made records: Δ, its t-interval, the detectable effect and
+the reading for each branch; the figure draws measured arms only."""
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import pandas as pd
+import pytest
+from scipy import stats
+
+from replicate.comparison import Arm, comparison_figure, comparison_table, reading, shown
+
+matplotlib.use("Agg")
+
+
+def _records() -> pd.DataFrame:
+    ref = [50.0, 52.0, 51.0]
+    rows = {"ref": ref, "up": [r + d for r, d in zip(ref, (1.0, 1.2, 0.8))],
+            "noise": [r + d for r, d in zip(ref, (1.0, -1.0, 0.5))],
+            "down": [r - d for r, d in zip(ref, (2.0, 2.2, 1.9))]}
+    recs = [{"row": k, "profile": "cpu", "seed": s, "top1": v, "current": True}
+            for k, vals in rows.items() for s, v in enumerate(vals)]
+    recs.append({"row": "up", "profile": "gpu", "seed": 0, "top1": 99.0, "current": True})
+    recs.append({"row": "ref", "profile": "cpu", "seed": 7, "top1": 10.0, "current": True})  # unpaired
+    return pd.DataFrame(recs)
+
+
+def test_table_pairs_by_seed_and_reads_each_branch():
+    arms = [Arm("up", "up"), Arm("noise", "noise"), Arm("down", "down"), Arm("absent", "absent")]
+    t = comparison_table(_records(), arms, Arm("reference", "ref"), "cpu")
+    assert list(t.index) == ["reference", "up", "noise", "down", "absent"]
+    assert t.loc["reference", "top-1 (%)"].endswith("(n=4)")
+    d = [1.0, 1.2, 0.8]
+    half = stats.t.ppf(0.975, 2) * pd.Series(d).std() / math.sqrt(3)
+    assert t.loc["up", "_mean"] == pytest.approx(1.0) and t.loc["up", "_hi"] == pytest.approx(1.0 + half)
+    assert t.loc["up", "seeds"] == "0, 1, 2"  # seed 7 of the reference has no partner
+    assert t.loc["up", "reading"].startswith("above") and t.loc["down", "reading"].startswith("below")
+    assert t.loc["noise", "reading"].startswith("not distinguishable from seed noise; n = 3 would detect")
+    assert float(t.loc["noise", "detectable |Δ|"]) > abs(t.loc["noise", "_mean"])
+    assert t.loc["absent", "reading"] == "not run yet" and t.loc["absent", "95 % CI"] == "—"
+    assert not any(c.startswith("_") for c in shown(t).columns)
+
+
+def test_reading_with_one_seed_has_no_interval():
+    assert reading({"n": 1, "mean": 1.0}, math.inf) == "one paired seed: no interval"
+
+
+def test_figure_draws_measured_arms_and_refuses_an_empty_table():
+    arms = [Arm("up", "up"), Arm("absent", "absent")]
+    t = comparison_table(_records(), arms, Arm("reference", "ref"), "cpu")
+    fig = comparison_figure(t, "reference", "test")
+    labels = [x.get_text() for x in fig.axes[0].get_yticklabels()]
+    assert labels == ["up (n=3)"]
+    with pytest.raises(ValueError, match="nothing to draw"):
+        comparison_figure(t.loc[["reference", "absent"]], "reference", "test")
