@@ -37,3 +37,17 @@ def test_committed_benchmark_records_cover_the_grid():
         for m in bench.METHODS:
             assert sorted(g[g.method == m]["T"]) == list(bench.DEFAULT_TS), (tag, m)
         assert g.width.nunique() == 1 and g.batch.nunique() == 1, tag  # one model per figure
+
+
+@pytest.mark.slow
+def test_kd_suite_points_train_the_registered_rows_losses(tmp_path):
+    """Suite kd: standard KD and the full ICML 2025 loss on the registered cpu rows' student,
+    teacher and distiller, one process per point."""
+    methods, _ = bench.SUITES["kd"]
+    recs = bench.sweep(tmp_path, Ts=(2,), methods=methods, width=2, batch=2, steps=1, warmup=0,
+                       threads=1)
+    assert sorted(p.name for p in tmp_path.glob("*/*.json")) == ["full_kd-T2.json", "standard_kd-T2.json"]
+    assert all(r["T"] == 2 and r["step_s"] > 0 for r in recs)
+    assert recs[0]["params"] == recs[1]["params"]  # neither distiller has parameters of its own
+    with pytest.raises(ValueError, match="method 'kd'"):
+        bench.measure_point("kd", 2, width=2, batch=2, steps=1, warmup=0, device="cpu", threads=1)

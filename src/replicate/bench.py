@@ -1,4 +1,5 @@
-"""Benchmark: peak memory and step time of BPTT against rate-based BP as T grows.
+"""Benchmarks: peak memory and step time of BPTT against rate-based BP as T grows (suite
+``ratebp``), and of the ICML 2025 full loss against standard KD (suite ``kd``).
 
 The efficiency claim of rate-based BP: memory lower than BPTT's at every T and training time
 nearly flat in T, where BPTT's grows about linearly (Yu et al., NeurIPS 2024, arXiv 2410.11488,
@@ -18,10 +19,16 @@ Inputs are random CIFAR-shaped tensors (the cost does not depend on the pixels).
   ``peak_rss_mib − rss_after_build_mib`` is what training added;
 * on CUDA, ``peak_cuda_mib``: ``torch.cuda.max_memory_allocated`` over the timed steps (MiB).
 
-``replicate bench sweep`` runs the sweep and writes one JSON record per point, atomically, under
-``<out>/<device tag>/``: by default the git-ignored ``out/benchmarks/ratebp``; the book draws the
-committed ``results/benchmarks/ratebp``, which only ``--out results/benchmarks/ratebp --overwrite``
-replaces.
+Suite ``kd``: the cost claim of the temporally decoupled logit KD (ICML 2025, arXiv 2501.15925:
+the full loss trains "at the same cost" as standard KD, as its summaries state it): the registered
+cpu rows ``logitkd-c10-r18-standard-kd`` and ``logitkd-c10-r18-full`` (spiking ResNet-18 student,
+ANN ResNet-34 teacher, random weights: the cost does not depend on them) at the given T, with the
+registry's distiller and the engine's training step, teacher forward included.
+
+``replicate bench sweep [--suite kd]`` runs the sweep and writes one JSON record per point,
+atomically, under ``<out>/<device tag>/``: by default the git-ignored ``out/benchmarks/<suite>``;
+the book draws the committed ``results/benchmarks/<suite>``, which only ``--out
+results/benchmarks/<suite> --overwrite`` replaces.
 """
 from __future__ import annotations
 
@@ -37,11 +44,46 @@ from pathlib import Path
 
 METHODS = ("bptt", "rate_bp")
 DEFAULT_TS = (1, 2, 4, 6, 8)
+#: Per suite: its methods and default time steps. ``kd`` methods name registered rows.
+KD_ROWS = {"standard_kd": "logitkd-c10-r18-standard-kd", "full_kd": "logitkd-c10-r18-full"}
+SUITES = {"ratebp": (METHODS, DEFAULT_TS), "kd": (tuple(KD_ROWS), (2, 4, 6))}
+ALL_METHODS = METHODS + tuple(KD_ROWS)
 
 
 def _rss_mib() -> float:
     """Peak RSS of this process so far, MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _ratebp_point(method: str, T: int, width: int, dev):
+    """(trainable modules, step, ctx) of one rate-BP suite point: spiking ResNet-18, CE only."""
+    import timm
+
+    from replicate.train.steps import TRAIN_STEPS, StepContext
+    model = timm.create_model("spiking_resnet18_cifar", num_classes=10, width=width, T=T,
+                              lif_decay=0.2, lif_decay_input=False, lif_v_reset="soft",
+                              lif_detach_reset=True).to(dev).train()
+    return model, TRAIN_STEPS[method], StepContext(model)
+
+
+def _kd_point(method: str, T: int, width: int, dev):
+    """(trainable modules, step, ctx) of one KD suite point: the registered cpu row of ``method``
+    at ``T`` and ``width`` (its student, teacher and distiller), random weights."""
+    import torch
+
+    from replicate.distill import registry
+    from replicate.experiments import config_for
+    from replicate.models import create_model
+    from replicate.train.steps import TRAIN_STEPS, StepContext
+    cfg = config_for(KD_ROWS[method], "cpu", 0, T=T, width=width)
+    tcfg = config_for(cfg.teacher_row, "cpu")
+    student = create_model(cfg.model, num_classes=10, **cfg.model_kwargs()).to(dev).train()
+    teacher = create_model(tcfg.model, num_classes=10, **tcfg.model_kwargs()).to(dev).eval()
+    teacher.requires_grad_(False)
+    probe = torch.randn(2, 3, 32, 32, device=dev)
+    distiller = registry.build(cfg, registry.BuildContext(student, teacher, probe, 10)).to(dev)
+    trainable = torch.nn.ModuleList([student, distiller])
+    return trainable, TRAIN_STEPS[cfg.train_step], StepContext(student, distiller, teacher)
 
 
 def measure_point(method: str, T: int, *, width: int, batch: int, steps: int, warmup: int,
@@ -51,28 +93,24 @@ def measure_point(method: str, T: int, *, width: int, batch: int, steps: int, wa
     Raises:
         ValueError: unknown method or T < 1.
     """
-    if method not in METHODS:
-        raise ValueError(f"method {method!r} is not one of {METHODS}")
+    if method not in ALL_METHODS:
+        raise ValueError(f"method {method!r} is not one of {ALL_METHODS}")
     if T < 1:
         raise ValueError(f"T must be >= 1, got {T}")
-    import timm
     import torch
     import torch.nn.functional as F
 
     import replicate  # noqa: F401  (registers the models)
-    from replicate.train.steps import TRAIN_STEPS, StepContext
 
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
     dev = torch.device(device)
-    model = timm.create_model("spiking_resnet18_cifar", num_classes=10, width=width, T=T,
-                              lif_decay=0.2, lif_decay_input=False, lif_v_reset="soft",
-                              lif_detach_reset=True).to(dev).train()
+    build = _kd_point if method in KD_ROWS else _ratebp_point
+    model, step, ctx = build(method, T, width, dev)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     x = torch.randn(batch, 3, 32, 32, device=dev)
     target = F.one_hot(torch.randint(0, 10, (batch,), device=dev), 10).float()
-    ctx, step = StepContext(model), TRAIN_STEPS[method]
     cuda = dev.type == "cuda"
     rss_build = _rss_mib()
     times = []
@@ -105,11 +143,11 @@ def _device_tag(device: str) -> str:
     return f"cpu-{os.cpu_count()}core"
 
 
-def default_out() -> Path:
-    """``out/benchmarks/ratebp`` under the git-ignored output folder (the repository's ``out/``
+def default_out(suite: str = "ratebp") -> Path:
+    """``out/benchmarks/<suite>`` under the git-ignored output folder (the repository's ``out/``
     for an editable install): a sweep never writes into the committed ``results/`` unless told."""
     from .notebook import default_out_dir
-    return default_out_dir() / "benchmarks" / "ratebp"
+    return default_out_dir() / "benchmarks" / suite
 
 
 def record_paths(out: str | Path, tag: str, Ts=DEFAULT_TS, methods=METHODS) -> list[Path]:
@@ -220,16 +258,21 @@ def build_parser() -> argparse.ArgumentParser:
     pp = sub.add_parser("point", help="one point in this process; prints its JSON (used by sweep)")
     for p in (sp, pp):
         _add_point_options(p)
-    pp.add_argument("--method", choices=METHODS, required=True, help="training step to measure")
+    pp.add_argument("--method", choices=ALL_METHODS, required=True,
+                    help="training step (ratebp suite) or KD loss (kd suite) to measure")
     pp.add_argument("--T", type=_int_at_least(1), required=True, help="number of time steps")
     pp.add_argument("--threads", type=_int_at_least(1), default=None,
                     help="torch CPU threads (default: torch's)")
     sp.add_argument("--threads", type=_int_at_least(1), default=2, help="torch CPU threads per point (default: 2)")
-    sp.add_argument("--Ts", type=_t_list, default=DEFAULT_TS,
-                    help=f"comma-separated time steps (default: {','.join(map(str, DEFAULT_TS))})")
+    sp.add_argument("--suite", choices=tuple(SUITES), default="ratebp",
+                    help="ratebp: BPTT vs rate-BP; kd: standard KD vs the full ICML 2025 loss "
+                         "(default: ratebp)")
+    sp.add_argument("--Ts", type=_t_list, default=None,
+                    help="comma-separated time steps (default: ratebp "
+                         f"{','.join(map(str, SUITES['ratebp'][1]))}, kd {','.join(map(str, SUITES['kd'][1]))})")
     sp.add_argument("--out", type=Path, default=None,
                     help="output folder; records go to <out>/<device tag>/ (default: the git-ignored "
-                         "out/benchmarks/ratebp; the book's records are results/benchmarks/ratebp)")
+                         "out/benchmarks/<suite>; the book's records are results/benchmarks/<suite>)")
     sp.add_argument("--overwrite", action="store_true",
                     help="replace existing records of the same points (refused without it)")
     return ap
@@ -255,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure_point(a.method, a.T, **kw)))
         return 0
     try:
-        sweep(a.out or default_out(), Ts=a.Ts, overwrite=a.overwrite, **kw)
+        methods, Ts = SUITES[a.suite]
+        sweep(a.out or default_out(a.suite), Ts=a.Ts or Ts, methods=methods, overwrite=a.overwrite, **kw)
     except FileExistsError as e:
         print(f"replicate bench sweep: error: {e}", file=sys.stderr)
         return 2

@@ -166,10 +166,15 @@ def _student(row_id: str, table: str, label: str, arm: str, recipes: dict[str, d
 # The full method trained at T = 2 on CIFAR-10 (cpu): S1's "Key findings" 1 says the T = 6 model
 # deployed at T' = 2 beats a model trained at T = 2; logitkd-c10-r18-full (T = 6) is the other side,
 # through its prefix top-1 at T' = 2 (TRAINED_VS_DEPLOYED).
-C10_T2 = {**PAPER_RECIPE, **NEURON, **ARMS["full"], "model": "spiking_resnet18_cifar", "T": 2}
-_student("logitkd-c10-r18-full-t2", "ICML 2025 trained at T = 2 (CIFAR-10)", "spiking ResNet-18, T=2",
-         "full-t2", {"paper": {**C10_T2, "width": 64}, "cpu": {**C10_T2, **CPU_RUN},
-                     "smoke": {**C10_T2, **SMOKE_RUN}}, "logitkd-c10-teacher")
+# Beside it, the full method trained at T = 4 (compared at T' = 4) and standard KD trained at T = 2
+# (does the full loss help a model trained and deployed at T = 2?).
+SMALL_T = "ICML 2025 trained at smaller T (CIFAR-10)"
+for _arm, _t, _fields in (("full-t2", 2, ARMS["full"]), ("full-t4", 4, ARMS["full"]),
+                          ("standard-kd-t2", 2, ARMS["standard-kd"])):
+    _r = {**PAPER_RECIPE, **NEURON, **_fields, "model": "spiking_resnet18_cifar", "T": _t}
+    _student(f"logitkd-c10-r18-{_arm}", SMALL_T, f"spiking ResNet-18, T={_t}", _arm,
+             {"paper": {**_r, "width": 64}, "cpu": {**_r, **CPU_RUN}, "smoke": {**_r, **SMOKE_RUN}},
+             "logitkd-c10-teacher")
 
 # S1's main results on CIFAR-10 and CIFAR-100 ("ResNet-19", T = 6 / 4 / 2) and its full-range table
 # ("ResNet-19, CIFAR-100": top-1 at inference T' = 1..6 of the full method trained at T = 6 and at
@@ -295,6 +300,7 @@ for key, (model, arch, s1_row) in DVS_STUDENTS.items():
 #: larger one's prefix top-1 is compared with it): S1's "Key findings" 1 (spec §6, claim 4).
 TRAINED_VS_DEPLOYED = {
     "logitkd-c10-r18-full-t2": ("logitkd-c10-r18-full", 2),
+    "logitkd-c10-r18-full-t4": ("logitkd-c10-r18-full", 4),
     "logitkd-c10-r19-full-t4": ("logitkd-c10-r19-full", 4),
     "logitkd-c10-r19-full-t2": ("logitkd-c10-r19-full", 2),
     "logitkd-c100-r19-full-t4": ("logitkd-c100-r19-full", 4),
