@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from replicate.comparison import Arm, comparison_figure, comparison_table, reading, shown
+from replicate.comparison import Arm, at_budget, comparison_figure, comparison_table, reading, shown
 
 matplotlib.use("Agg")
 
@@ -54,3 +54,17 @@ def test_figure_draws_measured_arms_and_refuses_an_empty_table():
     assert labels == ["up (n=3)"]
     with pytest.raises(ValueError, match="nothing to draw"):
         comparison_figure(t.loc[["reference", "absent"]], "reference", "test")
+
+
+def test_at_budget_compares_models_trained_at_different_T():
+    df = pd.DataFrame([
+        {"row": "t6", "profile": "cpu", "seed": s, "current": True, "top1": 60.0 + s,
+         "prefix_top1": [40.0, 50.0 + s, 55.0, 57.0, 59.0, 60.0 + s]} for s in range(3)] + [
+        {"row": "t2", "profile": "cpu", "seed": s, "current": True, "top1": 52.0 + 2 * s,
+         "prefix_top1": [45.0, 52.0 + 2 * s]} for s in range(3)] + [
+        {"row": "ann", "profile": "cpu", "seed": 0, "current": True, "top1": 70.0, "prefix_top1": None}])
+    d, col = at_budget(df, 2)
+    assert col == "top1@T'=2" and math.isnan(d[d.row == "ann"][col].iloc[0])
+    t = comparison_table(d, [Arm("T=6 at T'=2", "t6")], Arm("trained at T=2", "t2"), "cpu", metric=col)
+    assert t.loc["T=6 at T'=2", "_mean"] == pytest.approx(-3.0)  # (50+s) − (52+2s), s = 0, 1, 2
+    assert t.loc["T=6 at T'=2", "reading"].startswith("below")

@@ -22,6 +22,17 @@ class Arm(NamedTuple):
     row: str
 
 
+def at_budget(df: pd.DataFrame, t: int) -> tuple[pd.DataFrame, str]:
+    """``df`` with a column ``top1@T'=t``: each record's top-1 when only its first ``t`` timesteps
+    are averaged (``prefix_top1[t-1]``; NaN when the model has fewer than ``t`` or none), and that
+    column's name. For a model trained at T = t it equals its top-1 (the same pass)."""
+    name = f"top1@T'={t}"
+    prefix = df["prefix_top1"] if "prefix_top1" in df else pd.Series([None] * len(df), index=df.index)
+    col = prefix.map(lambda p: float(p[t - 1]) if isinstance(p, (list, tuple)) and len(p) >= t
+                     else math.nan)
+    return df.assign(**{name: col}), name
+
+
 def reading(ci: dict, mde: float) -> str:
     """What a paired interval says, in words: which side of 0 it excludes, or that it cannot
     tell the arms apart from seed noise and which effect the seeds could have detected."""

@@ -103,6 +103,7 @@ def load_records(root: str | Path) -> pd.DataFrame:
             "config_hash": r["config_hash"], "current": r["config_hash"] == expected,
             "top1": m.get("top1"), "best_curve_top1": m.get("best_curve_top1"),
             "best_epoch": m.get("best_epoch"), "last_curve_top1": m.get("last_curve_top1"),
+            "prefix_top1": m.get("prefix_top1"),  # top-1 at T' = 1..T (list; None for ANNs)
             "firing_rate": m.get("mean_firing_rate"), "params": m.get("params"),
             # ops and energy per image (records before the energy measure have none: NaN)
             "mac": (m.get("energy") or {}).get("mac"), "ac": (m.get("energy") or {}).get("ac"),
@@ -113,7 +114,7 @@ def load_records(root: str | Path) -> pd.DataFrame:
             "git_dirty": prov.get("git", {}).get("dirty"), "path": str(p),
         })
     cols = ["row", "profile", "seed", "config_hash", "current", "top1", "best_curve_top1",
-            "best_epoch", "last_curve_top1", "firing_rate", "params", "mac", "ac", "energy_mj",
+            "best_epoch", "last_curve_top1", "prefix_top1", "firing_rate", "params", "mac", "ac", "energy_mj",
             "epochs", "wall_time_s",
             "device", "git_commit", "git_dirty", "path"]
     return pd.DataFrame(rows, columns=cols)
