@@ -39,3 +39,12 @@ def test_rows_follow_the_readme_commands_with_rate_bp():
         assert "paper" in get_row(rid).unavailable, rid
     dvs = get_row("ratebp-dvs-r18")  # a stand-in model: its claim says it cannot be checked by it
     assert "stand-in" in dvs.checkable(dvs.claim)
+
+
+def test_s5_numbers_are_not_checkable_by_one_models_run():
+    """S5 gives no architecture or T: no row's run can check its numbers (issue 15)."""
+    from replicate.experiments import rows
+    for r in rows("ratebp"):
+        for c in r.claims:
+            reason = r.checkable(c)
+            assert isinstance(reason, str) and ("names neither" in reason or "names no architecture" in reason), r.id

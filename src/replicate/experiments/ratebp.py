@@ -23,6 +23,9 @@ from .logitkd import C100_DATA, IN1K_SMOKE, NO_C100, NO_DVS, NO_IMAGENET, SMOKE_
 PAPER = "ratebp"
 S5 = "S5: wizwand.com aggregator page of arXiv 2410.11488 (spec-logitkd-selfdistill §0.3, §3.6)"
 NOT_NAMED = "S5 names no architecture and no T; the row is R's README command"
+#: Why no run checks an S5 number: the source does not say which model and T produced it.
+UNNAMED = ("S5 names neither the architecture nor T of this number, so no run of one model can "
+           "check it; the row runs R's README command for the dataset")
 RATE_BP = dict(train_step="rate_bp")
 NO_VGG = ("S5 names no architecture; R's README trains vggsnn_dvs on its CIFAR10_DVS_Aug frames, "
           "neither of which is built here: this row's ResNet-18 is a stand-in, so its run would not "
@@ -38,13 +41,15 @@ def s5(dataset: str) -> Source:
 CIFAR = {**C10, **RATE_BP, "T": 4, "width": 64}
 register(Row(
     id="ratebp-c10-r18", paper=PAPER, table="NeurIPS 2024 (CIFAR-10)", label="spiking ResNet-18, T=4",
-    arm="rate-bp", claims=(Claim(96.26, s5("CIFAR-10"), note=f"{NOT_NAMED} (resnet18, T = 4)"),),
+    arm="rate-bp", claims=(Claim(96.26, s5("CIFAR-10"), checkable_here=UNNAMED,
+                                 note=f"{NOT_NAMED} (resnet18, T = 4)"),),
     recipes={"paper": CIFAR, "smoke": {**CIFAR, **SMOKE_RUN}},
     seeds={"paper": (0,), "smoke": (0,)},
 ))
 register(Row(
     id="ratebp-c100-r18", paper=PAPER, table="NeurIPS 2024 (CIFAR-100)", label="spiking ResNet-18, T=4",
-    arm="rate-bp", claims=(Claim(80.71, s5("CIFAR-100"), note=f"{NOT_NAMED} (resnet18, T = 4)"),),
+    arm="rate-bp", claims=(Claim(80.71, s5("CIFAR-100"), checkable_here=UNNAMED,
+                                 note=f"{NOT_NAMED} (resnet18, T = 4)"),),
     recipes={"paper": {**CIFAR, **C100_DATA}, "smoke": {**CIFAR, **SMOKE_C100}},
     seeds={"paper": (0,), "smoke": (0,)}, unavailable={"paper": NO_C100},
 ))
@@ -54,7 +59,7 @@ register(Row(
 register(Row(
     id="ratebp-in1k-pr34", paper=PAPER, table="NeurIPS 2024 (ImageNet)",
     label="spiking preact-ResNet-34, T=4", arm="rate-bp",
-    claims=(Claim(70.01, s5("ImageNet"), note="S5 names no architecture and no T; R's README command "
+    claims=(Claim(70.01, s5("ImageNet"), checkable_here=UNNAMED, note="S5 names no architecture and no T; R's README command "
                                                 "trains sew_resnet34 at T = 4, this row preact_resnet34"),),
     recipes={"paper": {**IN1K, **RATE_BP}, "smoke": {**IN1K, **RATE_BP, **IN1K_SMOKE}},
     seeds={"paper": (0,), "smoke": (0,)}, unavailable={"paper": NO_IMAGENET},
