@@ -1,4 +1,5 @@
 # The README's two commands: `make all` (set up, run the main job, render the book) and `make test`.
+# `make system` installs the system packages (Chromium for `make book-check`); CI runs it first.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= out
@@ -9,7 +10,7 @@ export REPLICATE_DATA
 export OMP_NUM_THREADS ?= 2
 export PYTHONUNBUFFERED := 1
 
-.PHONY: all setup main book test clean-out
+.PHONY: all setup system main book book-check test clean-out
 
 all: main
 
@@ -29,6 +30,21 @@ main: setup
 
 book: setup
 	$(VENV)/bin/replicate book --results results --build _build
+
+# Headless Chromium + chromedriver from Debian (browser downloads are blocked); skipped when present.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+system:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+	  echo "system: chromium and chromedriver present"; \
+	else \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	fi
+
+# The built book in a real browser at 1280 px: overflowing tables/figures, broken images and
+# links, Python errors; screenshots in _build/screenshots/.
+book-check: book system
+	$(VENV)/bin/replicate book-check --build _build
 
 test: setup
 	$(PY) -m pytest -q

@@ -802,6 +802,7 @@ def build_parser() -> argparse.ArgumentParser:
     bk.add_argument("--build", default=str(REPO / "_build"), help="build folder (default: _build/)")
     bk.set_defaults(fn=cmd_book)
     sub.add_parser("bench", help="BPTT vs rate-BP memory/time benchmark (bench -h)")
+    sub.add_parser("book-check", help="the built book in headless Chromium (book-check -h)")
     return p
 
 
@@ -809,6 +810,9 @@ def _dispatch(argv: list[str]) -> int:
     if argv[:1] == ["bench"]:  # its own parser: `replicate bench sweep|point ...`
         from . import bench
         return bench.main(argv[1:])
+    if argv[:1] == ["book-check"]:  # its own parser too (replicate.bookcheck)
+        from . import bookcheck
+        return bookcheck.main(argv[1:])
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as e:  # --help (0) or a one-line usage error (2)
