@@ -59,11 +59,14 @@ def test_book_tables_from_records(tmp_path):
         _fake(tmp_path, m, seed, 41.0 + seed)
     df = load_records(tmp_path)
     t = report.bkdsnn_table(df, "cpu")
-    line = t.loc["CML+Spikingformer-2-384"]
-    assert line["paper Δ"] == "+0.36" and line["profile"] == "cpu"
-    assert line["our student"] == "2-64, 2 heads, T=4" and "BKDSNN README" in line["claim source"]
-    assert line["our Δ (mixed − baseline)"] == "+1.00 ± 0.00 (n=2)"
-    assert t.loc["CML+Spikingformer-4-256", "our baseline, final"] == "—"
+    assert "profile" not in t.columns and "claim source" not in t.columns  # the heading and the legend say them
+    line = t.loc["2-384"]
+    assert line["paper Δ"] == "+0.36" and line["ours"] == "2-64, 2 h" and line["n"] == 2
+    assert line["paper base"].endswith(" [1]") and line["paper BKD"].endswith(" [1]")
+    assert "BKDSNN README" in report.legend(t) and report.legend(t).startswith("[1] ")
+    assert line["base"] == "40.50 ± 0.71" and line["BKD"] == "41.50 ± 0.71"
+    assert line["Δ"] == "+1.00 ± 0.00" and line["Δ, test-sel."] == "+1.00 ± 0.00"
+    assert t.loc["4-256", "base"] == "—" and t.loc["4-256", "n"] == 0
     cmd = report.papermill_command(m, "cpu", 1)
     assert cmd.startswith("papermill notebooks/train.ipynb") and "-p seed 1" in cmd
 
@@ -101,11 +104,13 @@ def test_prefix_curves_and_arm_table(tmp_path):
     first = c[(c["T'"] == 1) & (c.row == "logitkd-c10-r18-full")].iloc[0]
     assert first["mean"] == pytest.approx(27.5) and first["n"] == 2
     t = report.arm_table(load_records(tmp_path), rows_, "cpu")  # Δ against each row's registered reference
-    assert t.loc["logitkd-c10-r18-full", "Δ vs"] == "standard-kd"
-    assert t.loc["logitkd-c10-r18-full", "Δ (paired)"] == "+2.00 ± 0.00 (n=2)"
-    assert t.loc["logitkd-c10-r18-standard-kd", "Δ (paired)"] == "—"
+    assert list(t.index) == ["standard-kd", "full"]
+    assert t.loc["full", "reference"] == "standard-kd"
+    assert t.loc["full", "Δ (paired)"] == "+2.00 ± 0.00 (n=2)"
+    assert t.loc["full", "final"] == "32.50 ± 0.71" and t.loc["full", "n"] == 2
+    assert t.loc["standard-kd", "Δ (paired)"] == "—"
 
-    assert t.loc["logitkd-c10-r18-full", "claim"] == "—"  # S1's 97.00 is a ResNet-19 figure
+    assert t.loc["full", "paper"] == "—"  # S1's 97.00 is a ResNet-19 figure
 
 
 def test_git_state_ignores_results_but_not_code(tmp_path):

@@ -139,19 +139,19 @@ def test_a_claim_registered_in_a_test_is_rendered_on_the_page_tables(toy_paper):
     board = scoreboard(CPU)
     table = paper_table(board, TOY)
     assert len(table) == 9 and list(table.index) == list(range(1, 10))
-    assert table.loc[2].tolist() == ["toy-kd", "91.00", "A", "54.03 ± 2.49 (cpu, n=3)",
+    assert table.loc[2].tolist() == ["toy-\u200bkd", "91.00 [A]", "54.03 ± 2.49 (cpu, n=3)",
                                      f"+3.03 ± {_line(board, 'toy-kd')['our Δ ±']:.2f} (cpu, n=3)",
                                      "+1.00", f"{_line(board, 'toy-kd')['detectable Δ']:.2f}",
                                      "direction reproduced"]
-    assert table.loc[4, "claim"] == "1.5 (params)" and table.loc[4, "ours"] == "—"
-    assert table.loc[3, "claim"] == "+2.00 (Δ)"
+    assert table.loc[4, "claim [source]"] == "1.5 (params) [A]" and table.loc[4, "ours"] == "—"
+    assert table.loc[3, "claim [source]"] == "+2.00 (Δ) [A]"
     legend = sources_table(board, TOY)
     assert legend.document.tolist() == [DOC, "Toy README"] and legend.index.tolist() == ["A", "B"]
     details = detail_table(board, TOY)
     assert details.loc[5, "where printed"] == "B: ImageNet row"
     assert details.loc[5, "why this verdict"] == "no ImageNet copy here"
     md = markdown(table)
-    assert "| toy-kd " in md and "91.00" in md and "direction reproduced" in md
+    assert "| toy-\u200bkd " in md and "91.00" in md and "direction reproduced" in md
     assert "a \\| b" in markdown(pd.DataFrame({"x": ["a | b"]}))
 
 

@@ -39,14 +39,15 @@ def _status(df: pd.DataFrame, row: Row, claim, legend: dict[str, str]) -> str:
     ok = row.checkable(claim)
     if ok is True:
         here = row.runnable_here()
-        return f"not run yet: `replicate batch --rows {row.id} --profile {'cpu' if 'cpu' in here else here[0]}`"
+        return f"not run yet ({'cpu' if 'cpu' in here else here[0]})"
     key = legend.setdefault(ok, f"[{len(legend) + 1}]")
-    return f"not here {key}: `replicate run {row.id} --profile paper`"
+    return f"not here {key}"
 
 
 def readme_table(df: pd.DataFrame, paper: str, table: str, document: str) -> tuple[pd.DataFrame, dict[str, str]]:
     """The printed rows of ``table`` (registry table name) from ``document``'s claims, with the
-    status of each row's distilled arm, and the legend ``{reason: "[k]"}`` of the status column.
+    status of each row's distilled arm (measured at which profiles and n; "not run yet (profile)"
+    where it runs here; "not here [k]" otherwise), and the legend ``{reason: "[k]"}``.
     Cells with a note that corrects the printed number are marked ``*`` (the note says why)."""
     legend: dict[str, str] = {}
     out = []

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .experiments import config_for, get_row, rows
-from .results import format_pm, load_curves, load_records, paired_delta, summarize
+from .results import load_curves, load_records, paired_delta, summarize
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILE_ORDER = ("paper", "gpu", "cpu", "smoke")
@@ -37,6 +37,58 @@ def _arm(df: pd.DataFrame, row: str, profile: str, metric: str, seeds: list[int]
     if seeds is not None:
         cur = cur[cur.seed.isin(seeds)]
     return summarize(cur[metric].tolist())
+
+
+# --------------------------------------------------------------------------- compact cells, legends
+def pm(s: dict, digits: int = 2, signed: bool = False, with_n: bool = False) -> str:
+    """``"mean ± sd"`` (``"mean"`` for n = 1, ``"—"`` for n = 0); ``with_n`` appends ``(n=k)``.
+    The n of a table's arms goes in its own column, so the cells stay narrow."""
+    if not s["n"]:
+        return "—"
+    mean = f"{s['mean']:{'+' if signed else ''}.{digits}f}".replace("-", "−")
+    cell = mean if s["n"] < 2 else f"{mean} ± {s['std']:.{digits}f}"
+    return f"{cell} (n={s['n']})" if with_n else cell
+
+
+def _document(source) -> str:
+    return getattr(source, "document", None) or str(source)
+
+
+def cite(sources: list[str], source: str) -> str:
+    """The key ``[k]`` of ``source`` in the legend ``sources`` (appended if new)."""
+    if source not in sources:
+        sources.append(source)
+    return f"[{sources.index(source) + 1}]"
+
+
+def with_sources(table: pd.DataFrame, sources: list[str]) -> pd.DataFrame:
+    table.attrs["sources"] = list(sources)
+    return table
+
+
+def legend(table: pd.DataFrame) -> str:
+    """The table's sources, one Markdown line per distinct source: ``[1] ...``."""
+    return "  \n".join(f"[{i}] {s}" for i, s in enumerate(table.attrs.get("sources", []), 1))
+
+
+def wrapped(table: pd.DataFrame):
+    """``table`` as a Styler whose cells may break anywhere (long model names, paths and notes
+    wrap inside the text column instead of widening the table); cells shown as ``str``."""
+    return table.style.format(str).set_table_styles(
+        [{"selector": "td, th", "props": [("overflow-wrap", "anywhere")]}])
+
+
+def show(table: pd.DataFrame, wrap: bool = False) -> None:
+    """Display ``table`` (:func:`wrapped` if ``wrap``) and, under it, its source legend (if any)."""
+    from IPython.display import Markdown, display
+    display(wrapped(table) if wrap else table)
+    if legend(table):
+        display(Markdown(legend(table)))
+
+
+def caption(number: int, text: str) -> str:
+    """A figure's caption, in Markdown: ``*Figure N.* text``."""
+    return f"*Figure {number}.* {text}"
 
 
 def table_ids(paper: str, table: str, *, with_references: bool = False) -> list[str]:
@@ -70,41 +122,46 @@ def profiles_of(df: pd.DataFrame, row_ids: list[str]) -> list[str]:
 
 
 def bkdsnn_table(df: pd.DataFrame, profile: str, table: str = "BKDSNN Table (CIFAR-10)") -> pd.DataFrame:
-    """One line per student size: the paper's baseline/mixed/Δ beside ours at ``profile``."""
-    out = []
-    sizes = [r for r in rows("bkdsnn", table) if r.arm == "baseline"]
-    for base in sizes:
+    """One line per student size: the paper's baseline/BKD (mixed)/Δ beside ours at ``profile``
+    (final top-1, mean ± sd over the seeds both arms share, and the paired Δ of the final and of
+    the test-selected top-1). The claims' sources are a legend (``attrs["sources"]``)."""
+    out, sources = [], []
+    for base in rows("bkdsnn", table, arm="baseline"):
         mixed = next(r for r in rows("bkdsnn", table) if r.reference == base.id)
         d = paired_delta(df, mixed.id, base.id, profile)
         seeds = d["seeds"] or None  # both arms over the seeds they share (the baseline row also
         # serves the CML chapter, which adds seeds of its own)
         b, m = (_arm(df, r.id, profile, "top1", seeds) for r in (base, mixed))
-        bs, ms = (_arm(df, r.id, profile, "best_curve_top1", seeds) for r in (base, mixed))
+        ds = paired_delta(df, mixed.id, base.id, profile, "best_curve_top1")
         cfg = config_for(base.id, profile) if profile in base.recipes else None
-        ours = f"{cfg.depth}-{cfg.embed_dim}, {cfg.num_heads} heads, T={cfg.T}" if cfg else "—"
+        src = base.claim.source  # the document and its table; the row and column are the table's own
+        key = cite(sources, f"{_document(src)}, {getattr(src, 'locator', '').split(', row')[0]}".rstrip(", "))
         out.append({
-            "student": base.label, "claim source": str(base.claim.source),
-            "paper baseline": f"{base.claim.value:.2f}", "paper BKD (mixed)": f"{mixed.claim.value:.2f}",
-            "paper Δ": f"{mixed.claim.value - base.claim.value:+.2f}",
-            "profile": profile, "our student": ours,
-            "our baseline, final": format_pm(b), "our mixed, final": format_pm(m),
-            "our Δ (mixed − baseline)": format_pm(d, signed=True),
-            "baseline, test-selected": format_pm(bs), "mixed, test-selected": format_pm(ms),
+            "student": base.label.split("-", 1)[-1],
+            "ours": f"{cfg.depth}-{cfg.embed_dim}, {cfg.num_heads} h" if cfg else "—",
+            "paper base": f"{base.claim.value:.2f} {key}", "paper BKD": f"{mixed.claim.value:.2f} {key}",
+            "paper Δ": f"{mixed.claim.value - base.claim.value:+.2f}", "n": d["n"],
+            "base": pm(b), "BKD": pm(m), "Δ": pm(d, signed=True), "Δ, test-sel.": pm(ds, signed=True),
         })
-    return pd.DataFrame(out).set_index("student")
+    return with_sources(pd.DataFrame(out).set_index("student"), sources)
 
 
 def teacher_table(df: pd.DataFrame, teacher_row: str = "bkdsnn-c10-teacher") -> pd.DataFrame:
-    """The teacher's claim and, per profile with a record, the measured top-1 and architecture."""
+    """The teacher's claim (if the paper publishes one) and, per profile with a record, the
+    measured top-1 (mean ± sd), n, architecture and wall time in minutes (mean over seeds)."""
     row = get_row(teacher_row)
-    out = [{"profile": "paper (claim)", "teacher": row.recipes["paper"]["model"],
-            "top-1": f"{row.claim.value:.2f}", "source": str(row.claim.source)}]
+    sources: list[str] = []
+    paper = config_for(teacher_row, "paper")
+    out = [{"profile": "paper", "teacher": paper.model + (f" (width {paper.width})" if paper.width else ""),
+            "top-1": f"{row.claim.value:.2f} {cite(sources, str(row.claim.source))}" if row.claim
+            else "not published", "n": "—", "wall (min)": "—"}]
     for p in profiles_present(df[df.row == teacher_row]):
         cfg = config_for(teacher_row, p)
-        arch = cfg.model + (f" (width {cfg.width})" if cfg.width else "")
-        out.append({"profile": f"{p} (measured)", "teacher": arch,
-                    "top-1": format_pm(_arm(df, teacher_row, p, "top1")), "source": "this book's records"})
-    return pd.DataFrame(out).set_index("profile")
+        cur = df[df.current & (df.row == teacher_row) & (df.profile == p)]
+        out.append({"profile": p, "teacher": cfg.model + (f" (width {cfg.width})" if cfg.width else ""),
+                    "top-1": pm(summarize(cur.top1)), "n": len(cur),
+                    "wall (min)": f"{cur.wall_time_s.mean() / 60:.1f}" if cur.wall_time_s.notna().any() else "—"})
+    return with_sources(pd.DataFrame(out).set_index("profile"), sources)
 
 
 RECIPE_FIELDS = ("model", "embed_dim", "depth", "num_heads", "width", "T", "epochs", "cooldown_epochs",
@@ -153,30 +210,91 @@ def curves_by_arm(root: Path, row_ids: list[str], profile: str) -> pd.DataFrame:
     return pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1), "n": g.count()}).reset_index()
 
 
+def made_by_papermill(record_path: str | Path) -> bool:
+    """Whether the record at ``record_path`` was written by papermill running the notebook: the
+    executed notebook sits beside it (runs made in-process, e.g. the ``gpu`` records, have none)."""
+    return Path(record_path).with_suffix(".ipynb").is_file()
+
+
+def rerun_command(row_id: str, profile: str, seed: int, record_path: str | Path | None = None) -> str:
+    """The command that reproduces one record now: the papermill command for a record made by
+    the notebook, ``replicate run`` (in-process, the same record layout) for any other."""
+    if record_path is not None and made_by_papermill(record_path):
+        return papermill_command(row_id, profile, seed)
+    return f"replicate run {row_id} --profile {profile} --seed {seed}"
+
+
 def provenance_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Who made each current record: seed, commit, device, wall time."""
-    cur = df[df.current].copy()
-    cur["wall (min)"] = (cur.wall_time_s / 60).round(1)
-    return cur[["row", "profile", "seed", "config_hash", "top1", "best_curve_top1", "best_epoch",
-                "firing_rate", "params", "wall (min)", "device", "git_commit", "git_dirty"]]
+    """Who made each current record, one line per record indexed by row: profile, seed, final and
+    test-selected top-1, wall time (min), device, git commit (``*``: dirty) and how it was run."""
+    cur = df[df.current].sort_values(["row", "profile", "seed"])
+    return pd.DataFrame({
+        "row": cur.row, "profile": cur.profile, "seed": cur.seed,
+        "top-1": cur.top1.round(2), "test-sel.": cur.best_curve_top1.round(2),
+        "wall (min)": (cur.wall_time_s / 60).round(1), "device": cur.device,
+        "commit": [f"{str(c)[:7]}{'*' if d is True else ''}" if isinstance(c, str) else "—"
+                   for c, d in zip(cur.git_commit, cur.git_dirty)],
+        "made by": ["papermill" if made_by_papermill(x) else "in-process" for x in cur.path],
+    }).set_index("row")
+
+
+def commands_block(df: pd.DataFrame) -> str:
+    """A Markdown ``bash`` block: for every current record of ``df``, the command that reproduces it."""
+    cur = df[df.current].sort_values(["row", "profile", "seed"])
+    cmds = "\n".join(f"# {r.row}, profile {r.profile}, seed {r.seed}\n"
+                     + rerun_command(r.row, r.profile, r.seed, r.path) for r in cur.itertuples())
+    return "```bash\n" + (cmds or "# no records") + "\n```"
+
+
+def show_provenance(df: pd.DataFrame, row_ids: list[str], profile: str) -> None:
+    """The provenance of ``row_ids``' current records at ``profile`` and the commands that make
+    them again (pages show it in a collapsed cell under the table it belongs to)."""
+    from IPython.display import Markdown, display
+    sub = df[df.current & df.row.isin(row_ids) & (df.profile == profile)]
+    display(Markdown(f"Records behind the table above (profile `{profile}`) and how to make each again:"))
+    display(provenance_table(sub))
+    display(Markdown(commands_block(sub)))
+
+
+def write_csv(df: pd.DataFrame, row_ids: list[str], path: str | Path) -> Path:
+    """The current records of ``row_ids`` (every profile but smoke) as one CSV at ``path``:
+    row, profile, seed, top-1, test-selected top-1, firing rate, energy, wall time, device, commit."""
+    cols = ["row", "profile", "seed", "config_hash", "top1", "best_curve_top1", "best_epoch", "firing_rate",
+            "params", "energy_mj", "wall_time_s", "device", "git_commit"]
+    cur = df[df.current & df.row.isin(row_ids) & (df.profile != "smoke")]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cur.sort_values(["row", "profile", "seed"])[cols].to_csv(path, index=False)
+    return path
 
 
 def arm_table(df: pd.DataFrame, row_ids: list[str], profile: str) -> pd.DataFrame:
-    """Per row: its claim (with source) beside our final and test-selected top-1 at ``profile``,
-    and our Δ to the row's registered ``reference``, paired by seed."""
-    out = []
+    """Per row (indexed by its arm): its claim (keyed to a source legend in ``attrs["sources"]``),
+    n, our final and test-selected top-1 at ``profile`` (mean ± sd), and Δ = arm − reference (the
+    row's registered ``reference``), paired by seed."""
+    out, sources = [], []
     for rid in row_ids:
         row = get_row(rid)
         ref = row.reference
-        out.append({"row": rid, "arm": row.arm,
-                    "claim": f"{row.claim.value:.2f}" if row.claim else "—",
-                    "claim source": str(row.claim.source) if row.claim else "—",
-                    "profile": profile,
-                    "our top-1, final": format_pm(_arm(df, rid, profile, "top1")),
-                    "test-selected": format_pm(_arm(df, rid, profile, "best_curve_top1")),
-                    "Δ vs": get_row(ref).arm if ref else "—",
-                    "Δ (paired)": format_pm(paired_delta(df, rid, ref, profile), signed=True) if ref else "—"})
-    return pd.DataFrame(out).set_index("row")
+        fin = _arm(df, rid, profile, "top1")
+        out.append({"arm": row.arm,
+                    "paper": f"{row.claim.value:.2f} {cite(sources, str(row.claim.source))}" if row.claim else "—",
+                    "n": fin["n"], "final": pm(fin), "test-selected": pm(_arm(df, rid, profile, "best_curve_top1")),
+                    "reference": get_row(ref).arm if ref else "—",
+                    "Δ (paired)": pm(paired_delta(df, rid, ref, profile), signed=True, with_n=True) if ref else "—"})
+    return with_sources(pd.DataFrame(out).set_index("arm"), sources)
+
+
+def vs_reference(df: pd.DataFrame, row_id: str, profile: str, label: str | None = None) -> pd.DataFrame:
+    """:func:`replicate.comparison.comparison_table` of ``row_id`` against its registered
+    ``reference``: Δ = arm − reference, the sign :func:`arm_table` and :func:`delta_lines` use."""
+    from .comparison import Arm, comparison_table, shown
+    row = get_row(row_id)
+    if not row.reference:
+        raise ValueError(f"{row_id} has no registered reference")
+    ref = get_row(row.reference)
+    t = comparison_table(df, [Arm(label or row.arm, row_id)], Arm(ref.arm, ref.id), profile)
+    return shown(t).iloc[1:]
 
 
 def prefix_curves(root: Path, row_ids: list[str], profile: str) -> pd.DataFrame:
@@ -196,6 +314,104 @@ def prefix_curves(root: Path, row_ids: list[str], profile: str) -> pd.DataFrame:
     return pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1), "n": g.count()}).reset_index()
 
 
+#: Each chapter's papers: (title, arXiv id, code repository, commit the rows were read at).
+PAPER_LINKS = {
+    "bkdsnn": [("BKDSNN (ECCV 2024)", "2407.09083", "Intelligent-Computing-Research-Group/BKDSNN", "dd6bd53")],
+    "cml": [("Spikingformer-CML", "2305.05954", "zhouchenlin2096/Spikingformer-CML", "292b4f0")],
+    "logitkd": [("Temporally decoupled logit KD (ICML 2025)", "2501.15925",
+                 "Intelli-Chip-Lab/snn_temporal_decoupling_distillation", "e3f5fd4")],
+    "esd": [("Enhanced self-distillation (NeurIPS 2025)", "2510.06254",
+             "Intelli-Chip-Lab/enhanced-self-distillation-framework-for-snn", "d44e876"),
+            ("Rate-based backpropagation (NeurIPS 2024)", "2410.11488", "Tab-ct/rate-based-backpropagation",
+             "3c70ee9")],
+}
+#: The page that downloads its records' CSV reads it from here (git-ignored; Sphinx copies it).
+DOWNLOADS = REPO / "book" / "_build" / "downloads"
+
+
+def links(chapter: str) -> str:
+    """Markdown: the paper (arXiv) and the code (the repository at the commit the rows cite) of
+    every paper of ``chapter``, one line each."""
+    return "  \n".join(
+        f"**{title}**: paper [arXiv {arxiv}](https://arxiv.org/abs/{arxiv}); code "
+        f"[{repo} @ {commit}](https://github.com/{repo}/tree/{commit})"
+        for title, arxiv, repo, commit in PAPER_LINKS[chapter])
+
+
+def _size(cfg) -> str:
+    """The model of ``cfg`` in a few words: ``name depth-dim (h heads)`` or ``name, width w``."""
+    name = cfg.model
+    if cfg.embed_dim:
+        name += f" {cfg.depth}-{cfg.embed_dim} ({cfg.num_heads} heads)"
+    elif cfg.width:
+        name += f", width {cfg.width}"
+    return name + (f", T = {cfg.T}" if cfg.T else "")
+
+
+def scale_caveat(row_id: str, profile: str = "cpu") -> str:
+    """One sentence, from the configs: what ``profile`` is for ``row_id`` against the paper's
+    recipe (model size, training subset, epochs) and what that means for reading the table."""
+    cfg, paper = config_for(row_id, profile), config_for(row_id, "paper")
+    data = (f"a class-balanced {cfg.train_subset:,}-image subset" if cfg.train_subset
+            else "the full training set")
+    pdata = f"{paper.train_subset:,} images" if paper.train_subset else "the full training set"
+    name = cfg.dataset.upper().replace("CIFAR", "CIFAR-")
+    return (f"*What `{profile}` is:* {_size(cfg)}, trained on {data} of {name} for "
+            f"{cfg.epochs} epochs, where the paper trains {_size(paper)}, on {pdata}, for {paper.epochs} "
+            f"epochs; absolute top-1 is far below the paper's, and only the differences between arms "
+            f"trained with one recipe are meant to carry over.")
+
+
+def curve_subsets(row_ids: list[str], profiles: list[str]) -> dict[str, int]:
+    """``{profile: size of the curve test subset}`` of ``row_ids`` (from their configs); raises
+    ValueError if the rows of one profile disagree."""
+    out = {}
+    for p in profiles:
+        sizes = {config_for(r, p).curve_test_subset for r in row_ids if p in get_row(r).recipes}
+        if len(sizes) > 1:
+            raise ValueError(f"rows {row_ids} use different curve subsets at {p}: {sizes}")
+        out.update({p: sizes.pop()} if sizes else {})
+    return out
+
+
+def selection_note(row_ids: list[str], profiles: list[str]) -> str:
+    """What "test-selected" means for ``row_ids``: the best per-epoch top-1 on a fixed
+    class-balanced test subset whose size comes from the rows' configs, per profile."""
+    sizes = curve_subsets(row_ids, profiles)
+    where = "; ".join(f"`{p}`: {n:,} images" for p, n in sizes.items())
+    return (f"*Final*: the model after its last epoch on the full test set. *Test-selected*: the best "
+            f"per-epoch top-1 on a fixed class-balanced test subset ({where}): optimistic, as a "
+            f"best-epoch number is.")
+
+
+def curve_subset_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per paper and profile with current records (smoke excepted): the test-subset size(s) its
+    records select epochs on, from the records' rows' configs."""
+    cur = df[df.current & (df.profile != "smoke")]
+    out = {}
+    for (rid, p), _ in cur.groupby(["row", "profile"]):
+        out.setdefault((get_row(rid).paper, p), set()).add(config_for(rid, p).curve_test_subset)
+    return pd.DataFrame([{"paper": k[0], "profile": k[1], "test-selected on (images)":
+                          ", ".join(f"{n:,}" for n in sorted(v))} for k, v in sorted(out.items())]
+                        ).set_index(["paper", "profile"])
+
+
+def claims_view(paper: str) -> pd.DataFrame:
+    """:func:`claims_table` narrowed for a page: per claim its row's arm and table, kind, value,
+    where in its source (the document in the legend), note, and whether it can be checked here."""
+    out, sources = [], []
+    for r in rows(paper):
+        for c in r.claims:
+            ok = r.checkable(c)
+            src = c.source
+            key = cite(sources, _document(src))
+            out.append({"row": r.id, "kind": c.kind, "claim": c.value,
+                        "where": f"{key} {getattr(src, 'locator', '')}".strip(), "note": c.note,
+                        "checkable here": "yes" if ok is True else f"no: {ok}"})
+    cols = ["row", "kind", "claim", "where", "note", "checkable here"]
+    return with_sources(pd.DataFrame(out, columns=cols).set_index("row"), sources)
+
+
 def claims_table(paper: str) -> pd.DataFrame:
     """Every registered claim of ``paper``: row, table, arm, kind, value, source, note, and
     whether it can be checked here (or why not)."""
@@ -210,19 +426,48 @@ def claims_table(paper: str) -> pd.DataFrame:
     return pd.DataFrame(out, columns=cols).set_index("row")
 
 
+def _paper_delta(row_id: str) -> float:
+    """The paper's Δ of ``row_id`` against its reference (its ``delta`` claim, else the
+    difference of the two rows' headline top-1 claims, else NaN), as the scoreboard reads it."""
+    import math
+
+    row = get_row(row_id)
+    delta = next((c for c in row.claims if c.kind == "delta"), None)
+    if delta is not None:
+        return delta.value
+    ref = get_row(row.reference) if row.reference else None
+    if row.claim is not None and ref is not None and ref.claim is not None:
+        return row.claim.value - ref.claim.value
+    return math.nan
+
+
 def delta_lines(df: pd.DataFrame, row_ids: list[str], profiles: list[str]) -> list[str]:
-    """One Markdown bullet per (row, its reference) and profile with paired records: Δ mean ± std
-    and n, and whether it exceeds one standard deviation over seeds."""
+    """One Markdown bullet per (row, its reference) and profile with paired records: Δ = arm −
+    reference (the sign of :func:`arm_table`'s Δ) with its paired 95 % t-interval, and the
+    verdict of :func:`replicate.verdict.verdict` (the scoreboard's rules) against the paper's Δ,
+    or, where the paper publishes none, what the interval says
+    (:func:`replicate.comparison.reading`)."""
+    import math
+
+    from .comparison import reading
+    from .stats import paired_ci
+    from .verdict import Measurement, min_detectable_effect, verdict
     lines = []
     for p in profiles:
         for a, b in reference_pairs(row_ids):
-            d = paired_delta(df, a, b, p)
-            if d["n"] == 0:
+            ci = paired_ci(df, a, b, p)
+            if ci["n"] == 0:
                 continue
-            verdict = ("beyond one standard deviation over seeds" if d["n"] > 1 and abs(d["mean"]) > d["std"]
-                       else "within seed noise (one standard deviation)")
-            lines.append(f"- **{get_row(a).arm} − {get_row(b).arm}, profile `{p}`**: "
-                         f"{format_pm(d, signed=True)} points; {verdict}.")
+            m, paper = Measurement.of(ci, p), _paper_delta(a)
+            interval = (f"{ci['mean']:+.2f} [{ci['lo']:+.2f}, {ci['hi']:+.2f}]" if ci["n"] > 1
+                        else f"{ci['mean']:+.2f} (no interval)")
+            if math.isnan(paper):
+                said = reading(ci, min_detectable_effect(ci["n"], ci["std"]))
+            else:
+                v = verdict("delta", paper, m, p == "paper")
+                said = f"paper {paper:+.2f}: **{v.verdict}** ({v.reason})"
+            lines.append(f"- **Δ = {get_row(a).arm} − {get_row(b).arm}, profile `{p}`**: {interval} "
+                         f"points (95 % CI, n = {ci['n']}, seeds {', '.join(map(str, ci['seeds']))}); {said}.")
     return lines
 
 
@@ -241,22 +486,20 @@ def paired_ci_line(df: pd.DataFrame, row_a: str, row_b: str, profile: str, metri
 
 
 def energy_table(df: pd.DataFrame, row_ids: list[str], profile: str) -> pd.DataFrame:
-    """Per row: top-1, mean firing rate, ΣMAC and ΣAC per image (M ops) and energy per image
-    (µJ) over the current records of ``profile``; records made before the energy measure count
-    in ``n`` but not in the energy cells."""
+    """Per row (indexed by its arm): n, mean firing rate, and over the records that carry the
+    energy measure (``n (energy)``; older records predate it) ΣMAC and ΣAC per image (M ops)
+    and energy per image (µJ); mean ± sd over the current records of ``profile``."""
     out = []
     for rid in row_ids:
         cur = df[df.current & (df.row == rid) & (df.profile == profile)]
         measured = cur[cur.energy_mj.notna()]
-        line = {"row": rid, "arm": get_row(rid).arm, "n": len(cur), "top-1 (%)": format_pm(summarize(cur.top1)),
-                "firing rate": format_pm(summarize(cur.firing_rate), digits=4),
-                "n with energy": len(measured)}
-        for col, scale, name in (("mac", 1e-6, "ΣMAC (M/img)"), ("ac", 1e-6, "ΣAC (M/img)"),
-                                 ("energy_mj", 1e3, "energy (µJ/img)")):
-            line[name] = format_pm(summarize(measured[col] * scale), digits=3) if len(measured) else \
-                "— (records predate the measure)"
+        line = {"arm": get_row(rid).arm, "n": len(cur), "firing rate": pm(summarize(cur.firing_rate), digits=4),
+                "n (energy)": len(measured)}
+        for col, scale, name in (("mac", 1e-6, "ΣMAC (M)"), ("ac", 1e-6, "ΣAC (M)"),
+                                 ("energy_mj", 1e3, "µJ/img")):
+            line[name] = pm(summarize(measured[col] * scale), digits=3)
         out.append(line)
-    return pd.DataFrame(out).set_index("row")
+    return pd.DataFrame(out).set_index("arm")
 
 
 def cml_param_table() -> pd.DataFrame:
@@ -337,9 +580,9 @@ def stem_energy(root: Path, row_ids: list[str], profile: str, prefix: str = "pat
         d = vals.setdefault(r["row"], {"stem": [], "rest": []})
         d["stem"].append(stem)
         d["rest"].append(e["energy_mj"] * 1e3 - stem)
-    out = [{"row": rid, "arm": get_row(rid).arm,
-            "stem (µJ/img)": format_pm(summarize(vals.get(rid, {}).get("stem", [])), digits=3),
-            "rest (µJ/img)": format_pm(summarize(vals.get(rid, {}).get("rest", [])), digits=3)}
+    out = [{"arm": get_row(rid).arm, "n": len(vals.get(rid, {}).get("stem", [])),
+            "stem (µJ/img)": pm(summarize(vals.get(rid, {}).get("stem", [])), digits=3),
+            "rest (µJ/img)": pm(summarize(vals.get(rid, {}).get("rest", [])), digits=3)}
            for rid in row_ids]
-    return pd.DataFrame(out).set_index("row")
+    return pd.DataFrame(out).set_index("arm")
 

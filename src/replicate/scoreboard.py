@@ -164,16 +164,16 @@ def _claim_text(value: float, kind: str) -> str:
 
 def paper_table(board: pd.DataFrame, paper: str) -> pd.DataFrame:
     """``paper``'s lines, narrow enough for a 1280 px page: ``#``, the row id, the claim
-    (top-1 in %; other kinds named), its source key (see :func:`sources_table`), ours (mean ±
+    (top-1 in %; other kinds named) with its source key in brackets (see :func:`sources_table`), ours (mean ±
     95 % half-width, profile, n), our paired Δ beside the paper's Δ, the smallest detectable Δ, the
     verdict. Locators and reasons are in :func:`detail_table` under the same ``#``."""
     lines = board[board.paper == paper].reset_index(drop=True)
     keys = _keys(lines.document)
     out = pd.DataFrame({
         "#": range(1, len(lines) + 1),
-        "row": lines.row,
-        "claim": [_claim_text(v, k) for v, k in zip(lines.claim, lines.kind)],
-        "source": lines.document.map(keys),
+        "row": [r.replace("-", "-\u200b") for r in lines.row],  # may wrap after a hyphen
+        "claim [source]": [f"{_claim_text(v, k)} [{key}]" for v, k, key
+                           in zip(lines.claim, lines.kind, lines.document.map(keys))],
         "ours": [_pm(*x) for x in zip(lines["our mean"], lines["our ±"], lines.profile, lines.n)],
         "our Δ": [_pm(*x, signed=True) for x in zip(lines["our Δ"], lines["our Δ ±"], lines["Δ profile"],
                                                     lines["Δ n"])],

@@ -162,7 +162,7 @@ for size, ((d, L, h), (cd, cL, ch), _) in SIZES.items():
                 "smoke": {**PAPER_RECIPE, **arch, **extra, **SMOKE_RUN, "embed_dim": 32, "depth": 1,
                           "num_heads": 1, "T": 2},
             },
-            seeds={"paper": (42,), "gpu": (0,), "cpu": (0, 1, 2), "smoke": (0,)},
+            seeds={"paper": (42,), "gpu": (0, 1) if size == "2-384" else (0,), "cpu": (0, 1, 2), "smoke": (0,)},
             teacher_row=TEACHER if arm == "mixed" else None,
             reference=f"bkdsnn-c10-{size}-baseline" if arm == "mixed" else None,
         ))

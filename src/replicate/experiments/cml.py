@@ -45,8 +45,8 @@ NO_C10DVS = ("no CIFAR10-DVS copy exists here; the smoke profile trains on frame
              "data's real DVS128 recording (events-fixtures.tar)")
 NO_GESTURE = ("no DVS128 Gesture copy exists here; the smoke profile trains on gestures cut from the "
               "shared data's one real DVS128 recording (events-fixtures.tar)")
-NO_COUNTER = ("needs a trained model's firing rates on ImageNet val (the synaptic-operation rule "
-              "of spec-bkdsnn-cml §5); neither ImageNet nor a trained checkpoint is here")
+NO_COUNTER = ("needs a trained model's firing rates on ImageNet val (the synaptic-operation count "
+              "of the CML energy logs); neither ImageNet nor a trained checkpoint is here")
 #: Where the README's parameter counts come from: the models without the 4·D LayerNorm
 #: parameters per block that the released code builds but never uses (spec-bkdsnn-cml §3.8).
 NO_LN = "counted without the never-used LayerNorms (the code prints"

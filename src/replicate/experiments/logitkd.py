@@ -30,8 +30,8 @@ import re
 from . import Claim, Row, Source, register
 
 PAPER = "logitkd"
-S1 = ("S1: third-party summary of arXiv 2501.15925 ([Paper Note], unverified; "
-      "spec-logitkd-selfdistill §2.7)")
+S1 = ("S1: a third-party summary of arXiv 2501.15925 (unverified; the book's Sources page "
+      "says what it is)")
 MAIN, ABL, FULL_RANGE_TABLE = "main results table", "ablation table (CIFAR-100, T=6)", "full-range table"
 
 
@@ -287,7 +287,7 @@ DVS_STUDENTS = {"r19": ("spiking_resnet19_cifar", "ResNet-19", None),
                 "r18": ("spiking_resnet18_cifar", "ResNet-18", "CIFAR10-DVS / ResNet-18")}
 for key, (model, arch, s1_row) in DVS_STUDENTS.items():
     for suffix, t, value, note in (("", 10, 86.40, "T = 10, the loader's frame count"),
-                                   ("-t4", 4, 83.50, "T = 4: truncated or re-binned stream, unknown (spec §2.4)")):
+                                   ("-t4", 4, 83.50, "T = 4: truncated or re-binned stream, unknown")):
         claims = (Claim(value, s1(f"{MAIN}, row {s1_row} / T={t}, column Ours"),
                         note=f"S1: ResNet-18, {note}; A's README trains resnet19"),) if s1_row else ()
         dvs = {**DVS_RECIPE, **NEURON, **ARMS["full"], "model": model}

@@ -21,7 +21,7 @@ from .esd import C10, DVS, IN1K
 from .logitkd import C100_DATA, IN1K_SMOKE, NO_C100, NO_DVS, NO_IMAGENET, SMOKE_C100, SMOKE_RUN
 
 PAPER = "ratebp"
-S5 = "S5: wizwand.com aggregator page of arXiv 2410.11488 (spec-logitkd-selfdistill §0.3, §3.6)"
+S5 = "S5: an aggregator page of arXiv 2410.11488 (wizwand.com; the book's Sources page says what it is)"
 NOT_NAMED = "S5 names no architecture and no T; the row is R's README command"
 #: Why no run checks an S5 number: the source does not say which model and T produced it.
 UNNAMED = ("S5 names neither the architecture nor T of this number, so no run of one model can "
