@@ -22,7 +22,7 @@ from replicate.inference import load_model, load_record, run_command
 from replicate.stats import paired_ci, t_interval
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
-COMMANDS = ("run", "show", "compare", "export", "batch", "list", "book", "bench")
+COMMANDS = ("run", "show", "compare", "export", "batch", "list", "book", "bench", "book-check")
 MIXED, BASE = "bkdsnn-c10-2-384-mixed", "bkdsnn-c10-2-384-baseline"
 
 

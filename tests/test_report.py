@@ -227,3 +227,10 @@ def test_delta_lines_judge_with_the_scoreboards_verdict(tmp_path):
         _record(other, base, seed, b)
         _record(other, mixed, seed, m)
     assert "**inconclusive at this scale**" in report.delta_lines(load_records(other), [mixed], ["cpu"])[0]
+
+
+def test_curve_subset_table_without_measured_records_is_empty_not_an_error(tmp_path):
+    """A book built from smoke records only (the CI's smoke main job) has no measured profile."""
+    _record(tmp_path, "bkdsnn-c10-2-384-mixed", 0, 10.0, profile="smoke")
+    t = report.curve_subset_table(load_records(tmp_path))
+    assert t.empty and list(t.columns) == ["test-selected on (images)"]

@@ -1,4 +1,4 @@
-"""Command line: run, show, compare and export rows; batch them through papermill; list; book; bench.
+"""Command line: run, show, compare and export rows; batch them through papermill; list; book; bench; book-check.
 
 ``run`` trains one row in this process and writes the same record layout as ``batch``.
 ``batch`` validates every requested run first (row ids, parameter types, data, device, teachers)
@@ -55,6 +55,16 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         """Print ``message`` as one line on stderr and exit with status 2."""
         self.exit(2, _one_line(f"{self.prog}: error: {message} (see `{self.prog} --help`)") + "\n")
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter with the command column wide enough for the longest command name
+    (argparse measures sub-commands one indent short, so ``book-check`` would wrap its help)."""
+
+    def add_argument(self, action):
+        super().add_argument(action)
+        for choice in getattr(action, "_choices_actions", ()):
+            self._action_max_length = max(self._action_max_length, len(choice.dest) + 6)
 
 
 def _one_line(text: str) -> str:
@@ -790,7 +800,7 @@ def _add_batch_executor(b) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``replicate`` argument parser (``bench`` has its own, in :mod:`replicate.bench`)."""
-    p = _Parser(prog="replicate", description=__doc__.split("\n")[0])
+    p = _Parser(prog="replicate", description=__doc__.split("\n")[0], formatter_class=_HelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True, title="commands", metavar="COMMAND")
     for add in (_add_run, _add_show, _add_compare, _add_export, _add_batch):
         add(sub)

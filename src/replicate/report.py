@@ -391,9 +391,9 @@ def curve_subset_table(df: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for (rid, p), _ in cur.groupby(["row", "profile"]):
         out.setdefault((get_row(rid).paper, p), set()).add(config_for(rid, p).curve_test_subset)
-    return pd.DataFrame([{"paper": k[0], "profile": k[1], "test-selected on (images)":
-                          ", ".join(f"{n:,}" for n in sorted(v))} for k, v in sorted(out.items())]
-                        ).set_index(["paper", "profile"])
+    cols = ["paper", "profile", "test-selected on (images)"]
+    return pd.DataFrame([{"paper": k[0], "profile": k[1], cols[2]: ", ".join(f"{n:,}" for n in sorted(v))}
+                         for k, v in sorted(out.items())], columns=cols).set_index(cols[:2])
 
 
 def claims_view(paper: str) -> pd.DataFrame:
