@@ -49,25 +49,29 @@ def reading(ci: dict, mde: float) -> str:
 
 def comparison_table(df: pd.DataFrame, arms: list[Arm], reference: Arm, profile: str,
                      metric: str = "top1") -> pd.DataFrame:
-    """One line per arm (reference first): n, top-1 mean ± sd over its seeds, and for the others
-    Δ vs ``reference`` paired by seed (mean, 95 % CI, seeds), the smallest detectable |Δ| and the
-    :func:`reading`. Units: percentage points. ``df``: :func:`replicate.results.load_records`."""
+    """One line per arm (reference first): top-1 mean ± sd and n, and for the others Δ vs
+    ``reference`` paired by seed (mean, 95 % CI, seeds), the smallest detectable |Δ| and the
+    :func:`reading`. The reference's top-1 is over the seeds it shares with the arms (the
+    seeds its Δs use; all its seeds when no arm has records), so the columns agree. Units:
+    percentage points. ``df``: :func:`replicate.results.load_records`."""
     cur = df[df.current & (df.profile == profile)]
-    out = []
-    for arm in [reference, *arms]:
-        vals = cur[cur.row == arm.row][metric]
-        line = {"arm": arm.label, "row": arm.row, "top-1 (%)": format_pm(summarize(vals))}
-        if arm is not reference:
-            ci = paired_ci(df, arm.row, reference.row, profile, metric)
-            mde = min_detectable_effect(ci["n"], ci["std"])
-            line.update({
-                "Δ (points)": f"{ci['mean']:+.2f}" if ci["n"] else "—",
-                "95 % CI": f"[{ci['lo']:+.2f}, {ci['hi']:+.2f}]" if ci["n"] > 1 else "—",
-                "seeds": ", ".join(map(str, ci["seeds"])) or "—",
-                "detectable |Δ|": f"{mde:.2f}" if math.isfinite(mde) else "—",
-                "reading": reading(ci, mde),
-                "_mean": ci["mean"], "_lo": ci["lo"], "_hi": ci["hi"], "_n": ci["n"]})
-        out.append(line)
+    cis = {a.row: paired_ci(df, a.row, reference.row, profile, metric) for a in arms}
+    paired = set().union(*(c["seeds"] for c in cis.values()))
+    ref = cur[cur.row == reference.row]
+    ref = ref[ref.seed.isin(paired)] if paired else ref
+    out = [{"arm": reference.label, "row": reference.row, "top-1 (%)": format_pm(summarize(ref[metric]))}]
+    for arm in arms:
+        ci = cis[arm.row]
+        mde = min_detectable_effect(ci["n"], ci["std"])
+        out.append({
+            "arm": arm.label, "row": arm.row,
+            "top-1 (%)": format_pm(summarize(cur[cur.row == arm.row][metric])),
+            "Δ (points)": f"{ci['mean']:+.2f}" if ci["n"] else "—",
+            "95 % CI": f"[{ci['lo']:+.2f}, {ci['hi']:+.2f}]" if ci["n"] > 1 else "—",
+            "seeds": ", ".join(map(str, ci["seeds"])) or "—",
+            "detectable |Δ|": f"{mde:.2f}" if math.isfinite(mde) else "—",
+            "reading": reading(ci, mde),
+            "_mean": ci["mean"], "_lo": ci["lo"], "_hi": ci["hi"], "_n": ci["n"]})
     return pd.DataFrame(out).set_index("arm")
 
 

@@ -427,18 +427,13 @@ def claims_table(paper: str) -> pd.DataFrame:
 
 
 def _paper_delta(row_id: str) -> float:
-    """The paper's Δ of ``row_id`` against its reference (its ``delta`` claim, else the
-    difference of the two rows' headline top-1 claims, else NaN), as the scoreboard reads it."""
-    import math
-
+    """The paper's Δ of ``row_id`` against its reference, read as the scoreboard reads it
+    (:func:`replicate.scoreboard.paper_delta` of its ``delta`` claim, else of its headline claim;
+    NaN when it publishes none)."""
+    from .scoreboard import paper_delta
     row = get_row(row_id)
-    delta = next((c for c in row.claims if c.kind == "delta"), None)
-    if delta is not None:
-        return delta.value
-    ref = get_row(row.reference) if row.reference else None
-    if row.claim is not None and ref is not None and ref.claim is not None:
-        return row.claim.value - ref.claim.value
-    return math.nan
+    claim = next((c for c in row.claims if c.kind == "delta"), row.claim)
+    return paper_delta(row, claim) if claim is not None else float("nan")
 
 
 def delta_lines(df: pd.DataFrame, row_ids: list[str], profiles: list[str]) -> list[str]:

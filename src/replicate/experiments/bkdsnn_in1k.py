@@ -95,21 +95,28 @@ register(Row(
              "smoke": {**IN1K, **IN1K_SMOKE, **ANN, "model": "vit_tiny_patch16_224"}},
     seeds={"paper": (42,), "smoke": (0,)}, unavailable={"paper": f"{NO_IMAGENET}; {NO_HUB}"},
 ))
-for size, (dim, base_batch, bk_batch, bk_lr, *_) in TRANSFORMERS.items():
-    claims = VIT_CLAIMS[size]
-    for arm in ("baseline", "mixed"):
-        fields = ({**MIXED, "batch_size": bk_batch, "lr": bk_lr} if arm == "mixed"
-                  else {"batch_size": base_batch})
-        recipe = {**IN1K, "model": "cml_spikingformer_imagenet", "embed_dim": dim, **fields}
+def _register_pair(key: str, label: str, recipes: dict[str, dict], smoke: dict, seed: int,
+                   claims: dict[str, tuple[Claim, ...]], teacher: str) -> None:
+    """The baseline and mixed rows ``bkdsnn-in1k-<key>-{baseline,mixed}`` of one README row
+    (``recipes[arm]``: the arm's ``paper`` recipe; the mixed row is paired against the baseline)."""
+    for arm, recipe in recipes.items():
+        row_id = f"bkdsnn-in1k-{key}-{arm}"
         register(Row(
-            id=f"bkdsnn-in1k-{size}-{arm}", paper=PAPER, table=TABLE,
-            label=f"CML+Spikingformer-{size}", arm=arm,
-            claims=_with_card(f"bkdsnn-in1k-{size}-{arm}", claims[arm]),
-            recipes={"paper": recipe, "smoke": {**recipe, **IN1K_SMOKE}},
-            seeds={"paper": (42,), "smoke": (0,)}, unavailable={"paper": NO_IMAGENET},
-            teacher_row=TEACHER_VIT if arm == "mixed" else None,
-            reference=f"bkdsnn-in1k-{size}-baseline" if arm == "mixed" else None,
+            id=row_id, paper=PAPER, table=TABLE, label=label, arm=arm,
+            claims=_with_card(row_id, claims[arm]),
+            recipes={"paper": recipe, "smoke": {**recipe, **smoke}},
+            seeds={"paper": (seed,), "smoke": (0,)}, unavailable={"paper": NO_IMAGENET},
+            teacher_row=teacher if arm == "mixed" else None,
+            reference=f"bkdsnn-in1k-{key}-baseline" if arm == "mixed" else None,
         ))
+
+
+for size, (dim, base_batch, bk_batch, bk_lr, *_) in TRANSFORMERS.items():
+    student = {**IN1K, "model": "cml_spikingformer_imagenet", "embed_dim": dim}
+    _register_pair(size, f"CML+Spikingformer-{size}",
+                   {"baseline": {**student, "batch_size": base_batch},
+                    "mixed": {**student, **MIXED, "batch_size": bk_batch, "lr": bk_lr}},
+                   IN1K_SMOKE, 42, VIT_CLAIMS[size], TEACHER_VIT)
 
 # ----------------------------------------------------------------------------- SEW-ResNets
 SEW = dict(dataset="imagenet", recipe="imagenet_rrc224", img_size=None, optimizer="sgd", lr=0.1,
@@ -168,17 +175,8 @@ for depth in RESNETS:
                  "smoke": {**SEW, **SEW_SMOKE, "model": "resnet18", "T": None}},
         seeds={"paper": (2020,), "smoke": (0,)}, unavailable={"paper": f"{NO_IMAGENET}; {NO_HUB}"},
     ))
-    for arm in ("baseline", "mixed"):
-        fields = ({**MIXED, "bkd_alpha": 7e-5, "batch_size": 512} if arm == "mixed"
-                  else {"batch_size": 256})
-        recipe = {**SEW, "model": f"sew_resnet{depth}", **fields}
-        register(Row(
-            id=f"bkdsnn-in1k-sew{depth}-{arm}", paper=PAPER, table=TABLE,
-            label=f"SEW-ResNet-{depth}", arm=arm,
-            claims=_with_card(f"bkdsnn-in1k-sew{depth}-{arm}", claims[arm]),
-            recipes={"paper": recipe, "smoke": {**recipe, **SEW_SMOKE}},
-            seeds={"paper": (2020,), "smoke": (0,)}, unavailable={"paper": NO_IMAGENET},
-            teacher_row=teacher_id if arm == "mixed" else None,
-            reference=f"bkdsnn-in1k-sew{depth}-baseline" if arm == "mixed" else None,
-        ))
-
+    student = {**SEW, "model": f"sew_resnet{depth}"}
+    _register_pair(f"sew{depth}", f"SEW-ResNet-{depth}",
+                   {"baseline": {**student, "batch_size": 256},
+                    "mixed": {**student, **MIXED, "bkd_alpha": 7e-5, "batch_size": 512}},
+                   SEW_SMOKE, 2020, claims, teacher_id)
