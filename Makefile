@@ -31,14 +31,15 @@ main: setup
 book: setup
 	$(VENV)/bin/replicate book --results results --build _build
 
-# Headless Chromium + chromedriver from Debian (browser downloads are blocked); skipped when present.
+# Headless Chromium + chromedriver from Debian (browser downloads are blocked) for book-check, and
+# a C++ compiler for the fused CPU LIF (replicate.fused_lif); skipped when present.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 system:
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
-	  echo "system: chromium and chromedriver present"; \
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v g++ >/dev/null; then \
+	  echo "system: chromium, chromedriver and g++ present"; \
 	else \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver g++; \
 	fi
 
 # The built book in a real browser at 1280 px: overflowing tables/figures, broken images and

@@ -30,6 +30,8 @@ from typing import Any
 import torch
 from spikingjelly.activation_based import neuron, surrogate
 
+from . import fused_lif
+
 __all__ = ["LIF", "LIFSettings", "SURROGATES", "make_lif", "tau_from_decay"]
 
 #: Allowed surrogate names → spikingjelly surrogate class (constructed with ``alpha=``).
@@ -105,12 +107,34 @@ class LIF(neuron.LIFNode):
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """Spikes ``[T, B, ...]`` for input currents ``x_seq`` ``[T, B, ...]`` (T ≥ 1).
 
-        Spikes have the input's dtype; fp16/bf16 inputs (autocast) are integrated in fp32.
+        Spikes have the input's dtype; fp16/bf16 inputs (autocast) are integrated in fp32. On CPU
+        the recurrence runs in :mod:`replicate.fused_lif` (bit-identical to spikingjelly's, forward
+        and backward); elsewhere (CUDA: spikingjelly's Triton/CUDA kernels) in spikingjelly.
 
         Raises:
             ValueError: if ``x_seq`` has fewer than 2 dimensions.
         """
+        if x_seq.device.type == "cpu" and x_seq.dim() >= 2 and fused_lif.available():
+            return run_multistep(self, self._fused_forward, x_seq)
         return run_multistep(self, super().forward, x_seq)
+
+    def surrogate_name(self) -> str:
+        """The surrogate's name in :data:`SURROGATES` (e.g. ``"sigmoid"``).
+
+        Raises:
+            ValueError: the layer's surrogate is not one of :data:`SURROGATES`.
+        """
+        for name, cls in SURROGATES.items():
+            if type(self.surrogate_function) is cls:
+                return name
+        raise ValueError(f"surrogate {type(self.surrogate_function).__name__} is not one of "
+                         f"{sorted(SURROGATES)}")
+
+    def _fused_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        return fused_lif.lif_multistep(
+            x_seq, tau=self.tau, decay_input=self.decay_input, v_threshold=self.v_threshold,
+            v_reset=self.v_reset, detach_reset=self.detach_reset, surrogate=self.surrogate_name(),
+            alpha=self.surrogate_function.alpha)
 
 
 
