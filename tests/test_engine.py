@@ -121,3 +121,22 @@ def test_temporal_kd_trains_a_spiking_resnet_without_a_teacher(tmp_path, data_ro
         Config(distill="temporal")
     with pytest.raises(ValueError, match="needs teacher_row"):
         cfg.replace(twkl_alpha=0.2)
+
+
+def test_evaluation_does_not_depend_on_the_batch_or_the_allocator():
+    """Top-1, every prefix top-1 and every firing rate are identical at eval batch 7 and 32 and
+    with glibc's freed-memory thresholds raised (replicate.train.memory)."""
+    import timm
+
+    import replicate.models  # noqa: F401
+    from replicate.train.evaluate import evaluate
+    from replicate.train.memory import keep_freed_memory
+
+    torch.manual_seed(0)
+    model = timm.create_model("spiking_resnet18_cifar", num_classes=10, width=4, T=3)
+    data = torch.utils.data.TensorDataset(torch.randn(45, 3, 32, 32), torch.randint(0, 10, (45,)))
+    a = evaluate(model, data, batch_size=7, device="cpu")
+    assert keep_freed_memory() in (True, False)
+    b = evaluate(model, data, batch_size=32, device="cpu")
+    assert a == b
+    assert a["mean_firing_rate"] > 0 and len(a["prefix_top1"]) == 3

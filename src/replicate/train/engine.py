@@ -36,6 +36,7 @@ from ..safeio import DamagedFileError, clean_stale_temps, move_aside
 from . import checkpoint as ckpt
 from . import distributed as dist
 from .evaluate import evaluate
+from .memory import keep_freed_memory
 from .optim import build_mixup, build_optimizer, build_scheduler, mixup_active
 from .steps import TRAIN_STEPS, StepContext
 
@@ -425,6 +426,7 @@ def run(cfg: Config, *, force: bool = False, _interrupt_after_steps: int | None 
         return existing
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
+    keep_freed_memory()  # no re-faulting of T-fold activations; changes no number
     started = time.time()
     r = build(cfg, world)
     r.interrupt_after = _interrupt_after_steps

@@ -93,7 +93,7 @@ class FiringRates:
         return sum(self.sums.values()) / n if n else None
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate(model: torch.nn.Module, data: Dataset, *, batch_size: int, device: str,
              img_size: int | None = None, num_workers: int = 0) -> dict:
     """Top-1 (%) of the T-mean prediction on ``data`` (items ``(x, y)``: a normalised image
