@@ -171,3 +171,66 @@ def test_the_step_logs_the_plain_loss_and_backpropagates_one_T_th_of_it():
     assert terms["ce"].item() == pytest.approx(loss.item(), rel=1e-5)
     for pa, pb in zip(a.parameters(), b.parameters()):
         assert torch.allclose(pb.grad * 3, pa.grad, atol=1e-6, rtol=1e-4)
+
+
+def _spike_pass_records(model, x, monkeypatch, fused: str, bn_stats=None):
+    monkeypatch.setenv("REPLICATE_FUSED_LIF", fused)
+    rbp = RateBP(model, bn_stats=bn_stats)
+    with torch.no_grad(), rbp.spike_pass():
+        out = model(x)
+    return out, [r for m in rbp._lif_mem.values() for r in m], [r for m in rbp._bn_mem.values() for r in m]
+
+
+def test_fused_spike_pass_is_bit_identical_to_the_python_loop(monkeypatch):
+    """The C++ spike pass (replicate.fused_lif.ratebp_spike_pass) gives the Python loop's spikes,
+    rates and eligibilities bit for bit, on a real net at T = 4."""
+    from replicate import fused_lif
+    if not fused_lif.available():
+        pytest.skip("no C++ toolchain for the fused LIF here")
+    model = _resnet(4)
+    x = torch.randn(3, 3, 32, 32)
+    out0, lif0, _ = _spike_pass_records(model, x, monkeypatch, "0")
+    out1, lif1, _ = _spike_pass_records(model, x, monkeypatch, "1")
+    assert torch.equal(out0, out1) and len(lif0) == len(lif1) == 17
+    for (r0, e0), (r1, e1) in zip(lif0, lif1):
+        assert torch.equal(r0.view(torch.int32), r1.view(torch.int32))
+        assert torch.equal(e0.view(torch.int32), e1.view(torch.int32))
+        assert e0.abs().sum() > 0
+
+
+def test_batchnorm_statistics_match_tensor_var_to_float_rounding(monkeypatch):
+    """ratebp_bn_stats='batchnorm': spike-pass outputs identical, the recorded BN mean/variance
+    within 1e-6 (relative) of Tensor.mean/var and both as close to float64 as each other; one
+    step's gradients within 1e-4 relative (measured: see the printed figure)."""
+    model = _resnet(4)
+    x = torch.randn(8, 3, 32, 32)
+    out0, _, bn0 = _spike_pass_records(copy.deepcopy(model), x, monkeypatch, "1")
+    out1, _, bn1 = _spike_pass_records(copy.deepcopy(model), x, monkeypatch, "1", "batchnorm")
+    assert torch.equal(out0, out1) and len(bn0) == len(bn1) > 0
+    for (m0, v0), (m1, v1) in zip(bn0, bn1):
+        assert torch.allclose(m1, m0, rtol=1e-6, atol=1e-6) and torch.allclose(v1, v0, rtol=1e-6)
+
+    target = F.one_hot(torch.arange(8) % 10, 10).float()
+    grads = []
+    for stats in (None, "batchnorm"):
+        m = copy.deepcopy(model)
+        ctx = StepContext(m, ratebp_bn_stats=stats)
+        sum(rate_bp_step(ctx, x, target).values()).backward()
+        grads.append(torch.cat([p.grad.flatten() for p in m.parameters()]))
+    rel = float((grads[1] - grads[0]).norm() / grads[0].norm())
+    print(f"rate-BP gradient, batchnorm vs Tensor.var statistics: relative L2 difference {rel:.2e}")
+    assert 0 <= rel < 1e-4
+
+
+def test_bn_stats_option_is_hashed_only_when_set_and_checked():
+    ok = dict(T=6, lif_decay=0.2, lif_decay_input=False, lif_v_reset=None, lif_detach_reset=True,
+              train_step="rate_bp")
+    base = Config(**ok)
+    assert Config(**ok, ratebp_bn_stats=None).hash == base.hash
+    assert Config(**ok, ratebp_bn_stats="batchnorm").hash != base.hash
+    with pytest.raises(ValueError, match="ratebp_bn_stats 'welford'"):
+        Config(**ok, ratebp_bn_stats="welford")
+    with pytest.raises(ValueError, match="train_step='rate_bp' only"):
+        Config(ratebp_bn_stats="batchnorm")
+    with pytest.raises(RateBPError, match="bn_stats"):
+        RateBP(_resnet(2), bn_stats="fast")

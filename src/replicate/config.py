@@ -26,7 +26,7 @@ PROFILES = ("paper", "gpu", "cpu", "smoke")
 HASH_OPTIONAL: frozenset[str] = frozenset({"lif_decay", "twkl_alpha", "twsd_beta", "self_teacher",
                                            "crop_padding", "autoaugment", "cutout", "in_chans",
                                            "esd_alpha", "esd_beta", "esd_pool", "esd_teacher",
-                                           "sync_bn"})
+                                           "sync_bn", "ratebp_bn_stats"})
 TRAIN_STEP_NAMES = ("bptt", "rate_bp")
 
 #: Fields that say where and how a run executes, not what it computes; excluded from the hash.
@@ -115,6 +115,8 @@ class Config:
     cutout: int | None = None          #: Cutout hole size in px (logit-KD recipe: 16)
     train_step: str = "bptt"           #: bptt | rate_bp (replicate.train.steps.TRAIN_STEPS)
     sync_bn: bool | None = None        #: SyncBatchNorm across torchrun's CUDA processes (as the original)
+    #: rate-BP spike-pass BN statistics: None (Tensor.mean/var) | batchnorm (replicate.ratebp.BN_STATS)
+    ratebp_bn_stats: str | None = None
     # --- distillation
     distill: str = "none"              #: none or a registered method (replicate.distill.registry)
     teacher_row: str | None = None     #: registry row of the teacher (same profile)
@@ -157,6 +159,10 @@ class Config:
             raise ValueError(f"train_step {self.train_step!r} is not one of {TRAIN_STEP_NAMES}")
         if self.train_step == "rate_bp":
             self._check_rate_bp()
+        if self.ratebp_bn_stats not in (None, "batchnorm"):
+            raise ValueError(f"ratebp_bn_stats {self.ratebp_bn_stats!r} is not one of (None, 'batchnorm')")
+        if self.ratebp_bn_stats is not None and self.train_step != "rate_bp":
+            raise ValueError("ratebp_bn_stats applies to train_step='rate_bp' only")
         registry.check_config(self)
         if self.needs_teacher and not self.teacher_row:
             raise ValueError(f"distill={self.distill!r} needs teacher_row (the teacher's architecture; "

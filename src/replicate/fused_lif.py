@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 __all__ = ["SURROGATE_IDS", "available", "build_seconds", "lif_eager", "lif_multistep",
-           "surrogate_grad"]
+           "ratebp_spike_pass", "surrogate_grad"]
 
 #: Surrogate names handled here → spikingjelly's surrogate id (``_ops/surrogate.py``).
 SURROGATE_IDS = {"sigmoid": 0, "atan": 1}
@@ -194,6 +194,23 @@ def lif_multistep(x_seq: torch.Tensor, *, tau: float, decay_input: bool, v_thres
     T = x_seq.shape[0]
     spikes, _ = _LIFFunction.apply(x_seq.reshape(T, -1).contiguous(), p, bool(fused))
     return spikes.view(x_seq.shape)
+
+
+def ratebp_spike_pass(x: torch.Tensor, tau: float, v_threshold: float, alpha: float,
+                      kappas: list[float]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The spike pass of rate-based BP for one soft-reset LIF (``decay_input=False``, sigmoid
+    surrogate) in one C++ loop: spikes ``[T, B, ...]``, firing rate and eligibility ``[B, ...]``,
+    bit-identical to :class:`replicate.ratebp.RateBP`'s Python loop (``kappas``: κ_1..κ_T).
+
+    Raises:
+        RuntimeError: the extension is not built (check :func:`available` first).
+    """
+    if _extension() is None:
+        raise RuntimeError(f"fused LIF extension unavailable: {_FAILED}")
+    T = x.shape[0]
+    spikes, rate, elig = _EXT.ratebp_spike_pass(x.reshape(T, -1).contiguous(), float(tau),
+                                                float(v_threshold), float(alpha), list(kappas))
+    return spikes.view(x.shape), rate, elig
 
 
 def lif_eager(x_seq: torch.Tensor, **settings) -> torch.Tensor:

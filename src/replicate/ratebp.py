@@ -48,9 +48,10 @@ import torch
 from spikingjelly.activation_based import surrogate
 from torch import nn
 
+from . import fused_lif
 from .neurons import LIF
 
-__all__ = ["RateBP", "RateBPError", "check_neurons", "scale_grad", "surrogate_derivative"]
+__all__ = ["BN_STATS", "RateBP", "RateBPError", "check_neurons", "scale_grad", "surrogate_derivative"]
 
 
 class RateBPError(ValueError):
@@ -113,6 +114,41 @@ def check_neurons(model: nn.Module) -> list[LIF]:
     return lifs
 
 
+#: Spike-pass BatchNorm statistics: ``None`` (``Tensor.mean`` and ``Tensor.var`` beside the BN
+#: forward, as every committed record) or ``"batchnorm"``: the statistics BatchNorm's own kernel
+#: computes (on CPU those of the forward itself, from ``torch.native_batch_norm``; elsewhere
+#: ``torch.batch_norm_update_stats``), saving one or two passes over ``[T·B, C, H, W]``; equal to
+#: the former up to float32 rounding (``tests/test_ratebp.py``). A hashed config field,
+#: ``ratebp_bn_stats``.
+BN_STATS = (None, "batchnorm")
+
+
+def _fused_spike_pass(lif: LIF, x: torch.Tensor) -> bool:
+    """Whether the spike pass of ``lif`` on ``x`` runs in the fused C++ loop (CPU, float32,
+    sigmoid surrogate, extension built): bit-identical spikes, rates and eligibilities."""
+    return (x.device.type == "cpu" and x.dtype == torch.float32
+            and type(lif.surrogate_function) is surrogate.Sigmoid and fused_lif.available())
+
+
+def _plain_cpu_bn(bn: nn.modules.batchnorm._BatchNorm, x: torch.Tensor) -> bool:
+    """A CPU BatchNorm in train mode whose forward is exactly ``torch.native_batch_norm``."""
+    return (x.device.type == "cpu" and type(bn) in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+            and bn.training and bn.track_running_stats and bn.momentum is not None
+            and bn.running_mean is not None)
+
+
+def _bn_forward_keeping_stats(bn: nn.modules.batchnorm._BatchNorm, x: torch.Tensor, mem: deque):
+    """``bn(x)`` (same output bits, same running-statistics update as ``_BatchNorm.forward``) that
+    also appends the batch mean and biased variance to ``mem``. The variance is recovered from
+    the kernel's 1/√(σ² + ε) as ``invstd⁻² − ε``: the rate pass only uses σ² + ε, which this
+    reproduces to float32 rounding (relative error ≈ 1e-7, tests/test_ratebp.py)."""
+    bn.num_batches_tracked.add_(1)
+    y, mean, invstd = torch.native_batch_norm(x, bn.weight, bn.bias, bn.running_mean,
+                                              bn.running_var, True, bn.momentum, bn.eps)
+    mem.append((mean, invstd.pow(-2) - bn.eps))
+    return y
+
+
 class RateBP:
     """The two passes of rate-based BP for one model (see the module docstring).
 
@@ -132,7 +168,10 @@ class RateBP:
         RateBPError: at construction, for a neuron rate-based BP does not support.
     """
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, bn_stats: str | None = None):
+        if bn_stats not in BN_STATS:
+            raise RateBPError(f"bn_stats must be one of {BN_STATS}, got {bn_stats!r}")
+        self.bn_stats = bn_stats
         self.lifs = check_neurons(model)
         self.bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
         self._lif_mem: dict[int, deque] = {id(m): deque() for m in self.lifs}
@@ -147,16 +186,22 @@ class RateBP:
             if x_seq.dim() < 2:
                 raise ValueError(f"LIF expects [T, B, ...] input, got shape {tuple(x_seq.shape)}")
             x = x_seq.float()
+            kappas = [1.0]  # κ_t, soft reset with detached reset (see check_neurons)
+            for _ in range(x.shape[0] - 1):
+                kappas.append(1.0 + decay * kappas[-1])
+            if _fused_spike_pass(lif, x):
+                spikes, rate, elig = fused_lif.ratebp_spike_pass(
+                    x, lif.tau, lif.v_threshold, lif.surrogate_function.alpha, kappas)
+                mem.append((rate.view(x.shape[1:]), elig.view(x.shape[1:])))
+                return spikes.to(x_seq.dtype)
             theta = lif.v_threshold
             v = torch.zeros_like(x[0])
-            kappa = 0.0
             rate, elig = torch.zeros_like(v), torch.zeros_like(v)
             spikes = []
             for t in range(x.shape[0]):
                 h = v - v / lif.tau + x[t]  # spikingjelly's charge, so spikes match its forward
                 s = (h >= theta).to(x.dtype)
-                kappa = 1.0 + decay * kappa  # κ_t, soft reset with detached reset (see check_neurons)
-                elig += kappa * surrogate_derivative(lif, h - theta)
+                elig += kappas[t] * surrogate_derivative(lif, h - theta)
                 rate += s
                 v = h - theta * s  # soft reset
                 spikes.append(s)
@@ -169,10 +214,16 @@ class RateBP:
     def _bn_spike(self, bn: nn.modules.batchnorm._BatchNorm):
         mem = self._bn_mem[id(bn)]
         original = type(bn).forward.__get__(bn)
+        fast = self.bn_stats == "batchnorm"
 
         def forward(x: torch.Tensor) -> torch.Tensor:
-            dims = [0] + list(range(2, x.dim()))
-            mem.append((x.mean(dims), x.var(dims, unbiased=False)))
+            if fast and _plain_cpu_bn(bn, x):  # the normalisation's own statistics, one pass
+                return _bn_forward_keeping_stats(bn, x, mem)
+            if fast:  # BatchNorm's own statistics kernel: mean, biased variance
+                mem.append(torch.batch_norm_update_stats(x, None, None, 0.0))
+            else:
+                dims = [0] + list(range(2, x.dim()))
+                mem.append((x.mean(dims), x.var(dims, unbiased=False)))
             return original(x)  # train mode: batch statistics, running statistics updated
 
         return forward

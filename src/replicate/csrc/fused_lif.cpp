@@ -173,7 +173,54 @@ torch::Tensor lif_backward(torch::Tensor gs, torch::Tensor h_seq, double tau_d, 
   return gx;
 }
 
+
+// Rate-based BP spike pass (replicate.ratebp.RateBP, soft reset, decay_input off, sigmoid
+// surrogate): x [T, N] -> (spikes [T, N], rate [N], elig [N]), the arithmetic and order of its
+// Python loop: H_t = V - V / tau + X_t; S_t = (H_t - th >= 0); V = H_t - S_t * th;
+// s = sigmoid((H_t - th) * alpha) (PyTorch's, per [N] slice); sg = 1 * (1 - s) * s * alpha;
+// elig += sg * kappa_t (kappa_t from Python, float64 -> float32 as PyTorch casts a scalar);
+// rate += S_t; finally rate / T, elig / T.
+std::vector<torch::Tensor> ratebp_spike_pass(torch::Tensor x, double tau_d, double th_d,
+                                             double alpha_d, std::vector<double> kappas) {
+  check(x, "x");
+  const int64_t T = x.size(0), N = x.size(1);
+  TORCH_CHECK((int64_t)kappas.size() == T, "one kappa per timestep");
+  auto spikes = torch::empty_like(x), h_seq = torch::empty_like(x);
+  auto v_last = torch::empty({N}, x.options());
+  const float tau = (float)tau_d, th = (float)th_d, alpha = (float)alpha_d;
+  forward_kernel<false, true>(x.data_ptr<float>(), spikes.data_ptr<float>(), h_seq.data_ptr<float>(),
+                              v_last.data_ptr<float>(), T, N, tau, th, 0.0f, 0.0f);
+  float* __restrict hp = h_seq.data_ptr<float>();  // becomes sigmoid((H - th) * alpha) in place
+  at::parallel_for(0, T * N, 16 * kChunk, [&](int64_t begin, int64_t end) {
+    for (int64_t j = begin; j < end; ++j) hp[j] = (hp[j] - th) * alpha;
+  });
+  for (int64_t t = 0; t < T; ++t) {
+    auto slice = h_seq[t];
+    at::sigmoid_(slice);
+  }
+  std::vector<float> kf(kappas.begin(), kappas.end());
+  auto rate = torch::empty({N}, x.options()), elig = torch::empty({N}, x.options());
+  const float* __restrict sp = spikes.data_ptr<float>();
+  float *rp = rate.data_ptr<float>(), *ep = elig.data_ptr<float>();
+  const float n = (float)T;
+  at::parallel_for(0, N, kChunk, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) { rp[i] = 0.0f; ep[i] = 0.0f; }
+    for (int64_t t = 0; t < T; ++t) {
+      const float k = kf[t];
+      const float* __restrict st = sp + t * N;
+      const float* __restrict sg = hp + t * N;
+      for (int64_t i = begin; i < end; ++i) {
+        ep[i] = ep[i] + (1.0f * (1.0f - sg[i]) * sg[i] * alpha) * k;
+        rp[i] = rp[i] + st[i];
+      }
+    }
+    for (int64_t i = begin; i < end; ++i) { rp[i] = rp[i] / n; ep[i] = ep[i] / n; }
+  });
+  return {spikes, rate, elig};
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("lif_forward", &lif_forward, "fused multi-step LIF forward (CPU, float32)");
   m.def("lif_backward", &lif_backward, "fused multi-step LIF backward (CPU, float32)");
+  m.def("ratebp_spike_pass", &ratebp_spike_pass, "rate-based BP spike-pass LIF (CPU, float32)");
 }

@@ -245,7 +245,8 @@ def build(cfg: Config, world: dist.World | None = None) -> Run:
     return Run(cfg=cfg, data=data, model=model, distiller=distiller, optimizer=optimizer,
                scheduler=build_scheduler(cfg, optimizer, len(loader)), loader=loader, generator=g,
                mixup=build_mixup(cfg, data.num_classes), step=TRAIN_STEPS[cfg.train_step],
-               ctx=StepContext(model, distiller, teacher, cfg.img_size, cfg.teacher_img_size),
+               ctx=StepContext(model, distiller, teacher, cfg.img_size, cfg.teacher_img_size,
+                               ratebp_bn_stats=cfg.ratebp_bn_stats),
                params=[p for p in trainable.parameters() if p.requires_grad], world=world,
                sampler=sampler)
 

@@ -26,6 +26,7 @@ class StepContext:
     img_size: int | None = None
     teacher_img_size: int | None = None
     state: dict[str, Any] = field(default_factory=dict)  #: a step's per-run state (e.g. RateBP)
+    ratebp_bn_stats: str | None = None  #: Config.ratebp_bn_stats (replicate.ratebp.BN_STATS)
 
 
 def _distill_terms(ctx: StepContext, out, x: torch.Tensor, target: torch.Tensor, need_feature: bool) -> dict:
@@ -64,7 +65,7 @@ def rate_bp_step(ctx: StepContext, x: torch.Tensor, target: torch.Tensor) -> dic
     """
     model = ctx.model
     if "rate_bp" not in ctx.state:
-        ctx.state["rate_bp"] = RateBP(model)
+        ctx.state["rate_bp"] = RateBP(model, bn_stats=ctx.ratebp_bn_stats)
     rbp: RateBP = ctx.state["rate_bp"]
     x = resize(x, ctx.img_size)
     steps = x.shape[0] if x.dim() == 5 else model.T
