@@ -51,3 +51,41 @@ def test_kd_suite_points_train_the_registered_rows_losses(tmp_path):
     assert recs[0]["params"] == recs[1]["params"]  # neither distiller has parameters of its own
     with pytest.raises(ValueError, match="method 'kd'"):
         bench.measure_point("kd", 2, width=2, batch=2, steps=1, warmup=0, device="cpu", threads=1)
+
+
+def test_speed_methods_and_the_relu_twin():
+    import torch
+    from spikingjelly.activation_based.neuron import BaseNode
+
+    from replicate import bench_speed
+    from replicate.experiments import config_for
+    from replicate.models import create_model
+    assert bench_speed.split_method("r18-snn-reference") == ("r18", "snn-reference")
+    with pytest.raises(ValueError, match="speed method 'r18-gelu'"):
+        bench_speed.split_method("r18-gelu")
+    assert bench_speed.recipe_T("r18-snn") == 6 and bench_speed.recipe_T("sf-relu") == 4
+    cfg = config_for("logitkd-c10-r18-full", "cpu", 0, T=2)
+    model = create_model(cfg.model, num_classes=10, **cfg.model_kwargs())
+    twin = bench_speed._relu_twin(model)
+    assert not any(isinstance(m, BaseNode) for m in twin.modules())
+    assert sum(isinstance(m, torch.nn.ReLU) for m in twin.modules()) == 17
+    assert twin(torch.randn(2, 3, 32, 32)).shape == (2, 2, 10)  # [T, B, K], T passes kept
+
+
+@pytest.mark.slow
+def test_speed_suite_points_and_summary(tmp_path):
+    """Suite speed: each variant in its own process; the summary's neuron share and ratios come
+    from the records of the same model and T."""
+    from replicate import bench_speed
+    methods = ("r18-snn", "r18-snn-reference", "r18-relu", "r18-ann")
+    recs = bench.sweep(tmp_path, Ts=(2,), methods=methods, batch=2, steps=1, warmup=0, threads=1)
+    assert [r["variant"] for r in recs] == ["snn", "snn-reference", "relu", "ann"]
+    assert [r["model_T"] for r in recs] == [2, 2, 2, 1]
+    assert all(r["step_s"] > 0 and r["eval_img_s"] > 0 and r["train_gflop"] > 0 for r in recs)
+    assert recs[0]["train_gflop"] == recs[2]["train_gflop"]  # the neuron adds no conv/matmul FLOPs
+    assert recs[3]["train_gflop"] < recs[2]["train_gflop"]
+    s = bench_speed.summary(bench.load(tmp_path)).iloc[0]
+    snn, relu = recs[0]["step_s"], recs[2]["step_s"]
+    assert s["SNN / ReLU"] == pytest.approx(snn / relu)
+    assert s["neuron share"] == pytest.approx((snn - relu) / snn)
+    assert s["threads"] == 1

@@ -42,12 +42,18 @@ import sys
 import time
 from pathlib import Path
 
+from .bench_speed import SPEED_METHODS, measure_speed_point, recipe_T
+
 METHODS = ("bptt", "rate_bp")
+#: rate-BP with ``ratebp_bn_stats="batchnorm"`` (the spike pass's BN statistics from BN's kernel)
+RATEBP_BNSTATS = "rate_bp_bnstats"
 DEFAULT_TS = (1, 2, 4, 6, 8)
 #: Per suite: its methods and default time steps. ``kd`` methods name registered rows.
 KD_ROWS = {"standard_kd": "logitkd-c10-r18-standard-kd", "full_kd": "logitkd-c10-r18-full"}
-SUITES = {"ratebp": (METHODS, DEFAULT_TS), "kd": (tuple(KD_ROWS), (2, 4, 6))}
-ALL_METHODS = METHODS + tuple(KD_ROWS)
+#: ``speed`` (:mod:`replicate.bench_speed`): default T is each model's recipe T (None).
+SUITES = {"ratebp": (METHODS + (RATEBP_BNSTATS,), DEFAULT_TS), "kd": (tuple(KD_ROWS), (2, 4, 6)),
+          "speed": (SPEED_METHODS, None)}
+ALL_METHODS = METHODS + (RATEBP_BNSTATS,) + tuple(KD_ROWS) + SPEED_METHODS
 
 
 def _rss_mib() -> float:
@@ -56,13 +62,16 @@ def _rss_mib() -> float:
 
 
 def _ratebp_point(method: str, T: int, width: int, dev):
-    """(trainable modules, step, ctx) of one rate-BP suite point: spiking ResNet-18, CE only."""
+    """(trainable modules, step, ctx) of one rate-BP suite point: spiking ResNet-18, CE only;
+    ``rate_bp_bnstats`` is rate-BP with ``ratebp_bn_stats="batchnorm"``."""
     import timm
 
     from replicate.train.steps import TRAIN_STEPS, StepContext
     model = timm.create_model("spiking_resnet18_cifar", num_classes=10, width=width, T=T,
                               lif_decay=0.2, lif_decay_input=False, lif_v_reset="soft",
                               lif_detach_reset=True).to(dev).train()
+    if method == RATEBP_BNSTATS:
+        return model, TRAIN_STEPS["rate_bp"], StepContext(model, ratebp_bn_stats="batchnorm")
     return model, TRAIN_STEPS[method], StepContext(model)
 
 
@@ -104,6 +113,12 @@ def measure_point(method: str, T: int, *, width: int, batch: int, steps: int, wa
 
     if threads:
         torch.set_num_threads(threads)
+    if method in SPEED_METHODS:
+        if device != "cpu":
+            raise ValueError("the speed suite measures the CPU path (fused LIF, allocator)")
+        return measure_speed_point(method, T, batch=batch, steps=steps, warmup=warmup, seed=seed)
+    from replicate.train.memory import keep_freed_memory
+    keep_freed_memory()  # as the engine does
     torch.manual_seed(seed)
     dev = torch.device(device)
     build = _kd_point if method in KD_ROWS else _ratebp_point
@@ -150,9 +165,16 @@ def default_out(suite: str = "ratebp") -> Path:
     return default_out_dir() / "benchmarks" / suite
 
 
+def sweep_points(Ts, methods) -> list[tuple[str, int]]:
+    """(method, T) of every point, in sweep order; ``Ts=None``: each method's recipe T (speed)."""
+    if Ts is None:
+        return [(m, recipe_T(m)) for m in methods]
+    return [(m, t) for t in Ts for m in methods]
+
+
 def record_paths(out: str | Path, tag: str, Ts=DEFAULT_TS, methods=METHODS) -> list[Path]:
     """``<out>/<tag>/<method>-T<T>.json`` of every point of a sweep, in sweep order."""
-    return [Path(out) / tag / f"{m}-T{t}.json" for t in Ts for m in methods]
+    return [Path(out) / tag / f"{m}-T{t}.json" for m, t in sweep_points(Ts, methods)]
 
 
 def sweep(out: str | Path, *, Ts=DEFAULT_TS, methods=METHODS, width: int = 16, batch: int = 64,
@@ -177,7 +199,7 @@ def sweep(out: str | Path, *, Ts=DEFAULT_TS, methods=METHODS, width: int = 16, b
         raise FileExistsError(f"{len(there)} benchmark record(s) already under {there[0].parent} "
                               f"(e.g. {there[0].name}); pass --overwrite to replace them, or another --out")
     records = []
-    for (method, T), dest in zip(tqdm([(m, t) for t in Ts for m in methods], desc="bench points",
+    for (method, T), dest in zip(tqdm(sweep_points(Ts, methods), desc="bench points",
                                       file=sys.stderr), record_paths(out, tag, Ts, methods)):
         cmd = [sys.executable, "-m", "replicate.bench", "point", "--method", method, "--T", str(T),
                "--width", str(width), "--batch", str(batch), "--steps", str(steps),
@@ -189,8 +211,11 @@ def sweep(out: str | Path, *, Ts=DEFAULT_TS, methods=METHODS, width: int = 16, b
         rec.update({"device_tag": tag, "threads": threads,
                     "provenance": provenance.collect(device)})
         write_record(dest, rec)
-        print(f"{method:8s} T={T}: step {rec['step_s']:.3f} s, peak RSS {rec['peak_rss_mib']:.0f} MiB "
-              f"(+{rec['peak_rss_mib'] - rec['rss_after_build_mib']:.0f} over the built model)"
+        print(f"{method:8s} T={T}: step {rec['step_s']:.3f} s"
+              + (f", eval {rec['eval_img_s']:.0f} img/s, {rec['gflops']:.1f} GFLOP/s"
+                 if "eval_img_s" in rec else
+                 f", peak RSS {rec['peak_rss_mib']:.0f} MiB "
+                 f"(+{rec['peak_rss_mib'] - rec['rss_after_build_mib']:.0f} over the built model)")
               + (f", peak CUDA {rec['peak_cuda_mib']:.0f} MiB" if "peak_cuda_mib" in rec else ""),
               file=sys.stderr, flush=True)
         records.append(rec)
@@ -204,7 +229,8 @@ def load(root: str | Path):
     rows = [json.loads(f.read_text()) for f in sorted(Path(root).glob("*/*.json"))]
     cols = ["device_tag", "method", "T", "width", "batch", "step_s", "peak_rss_mib", "rss_after_build_mib"]
     df = pd.DataFrame(rows, columns=None if rows else cols)
-    df["train_rss_mib"] = df["peak_rss_mib"] - df["rss_after_build_mib"]
+    if "peak_rss_mib" in df:
+        df["train_rss_mib"] = df["peak_rss_mib"] - df["rss_after_build_mib"]
     return df
 
 
@@ -265,16 +291,22 @@ def build_parser() -> argparse.ArgumentParser:
                     help="torch CPU threads (default: torch's)")
     sp.add_argument("--threads", type=_int_at_least(1), default=2, help="torch CPU threads per point (default: 2)")
     sp.add_argument("--suite", choices=tuple(SUITES), default="ratebp",
-                    help="ratebp: BPTT vs rate-BP; kd: standard KD vs the full ICML 2025 loss "
+                    help="ratebp: BPTT vs rate-BP; kd: standard KD vs the full ICML 2025 loss; "
+                         "speed: SNN vs its ReLU net and ANN twin, eval img/s, GFLOP/s "
                          "(default: ratebp)")
     sp.add_argument("--Ts", type=_t_list, default=None,
                     help="comma-separated time steps (default: ratebp "
-                         f"{','.join(map(str, SUITES['ratebp'][1]))}, kd {','.join(map(str, SUITES['kd'][1]))})")
+                         f"{','.join(map(str, SUITES['ratebp'][1]))}, kd {','.join(map(str, SUITES['kd'][1]))}, "
+                         "speed: each model's recipe T)")
     sp.add_argument("--out", type=Path, default=None,
                     help="output folder; records go to <out>/<device tag>/ (default: the git-ignored "
                          "out/benchmarks/<suite>; the book's records are results/benchmarks/<suite>)")
     sp.add_argument("--overwrite", action="store_true",
                     help="replace existing records of the same points (refused without it)")
+    sp.add_argument("--commit", action="store_true",
+                    help="write to the book's committed results/benchmarks/<suite> (replacing its "
+                         "records of the same points); same as --out results/benchmarks/<suite> "
+                         "--overwrite")
     return ap
 
 
@@ -299,7 +331,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         methods, Ts = SUITES[a.suite]
-        sweep(a.out or default_out(a.suite), Ts=a.Ts or Ts, methods=methods, overwrite=a.overwrite, **kw)
+        if a.commit and a.out is not None:
+            raise FileExistsError("give either --commit or --out, not both")
+        out = Path("results/benchmarks") / a.suite if a.commit else (a.out or default_out(a.suite))
+        sweep(out, Ts=a.Ts or Ts, methods=methods, overwrite=a.overwrite or a.commit, **kw)
     except FileExistsError as e:
         print(f"replicate bench sweep: error: {e}", file=sys.stderr)
         return 2
