@@ -99,6 +99,7 @@ def measure_speed_point(method: str, T: int, *, batch: int, steps: int, warmup: 
     from torch.utils.data import TensorDataset
     from torch.utils.flop_counter import FlopCounterMode
 
+    from . import fused_lif
     from .train.evaluate import evaluate
     from .train.steps import TRAIN_STEPS, StepContext
     torch.manual_seed(seed)
@@ -136,7 +137,8 @@ def measure_speed_point(method: str, T: int, *, batch: int, steps: int, warmup: 
             "eval_batch": cfg.eval_batch_size, "eval_images": eval_images,
             "eval_img_s": eval_images / eval_s, "train_gflop": flop / 1e9,
             "gflops": flop / 1e9 / step_s, "matmul_gflops": _matmul_gflops(),
-            "torch_threads": torch.get_num_threads()}
+            "torch_threads": torch.get_num_threads(),
+            "cpu_lif_build_s": fused_lif.build_seconds()}
 
 
 def summary(df):

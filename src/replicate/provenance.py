@@ -47,6 +47,10 @@ def device_info(device: str) -> dict:
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
         info["cuda"] = torch.version.cuda
+    else:  # which CPU LIF ran (same numbers either way) and this process's build/load time
+        from . import fused_lif
+        info["cpu_lif"] = "fused" if fused_lif.available() else "spikingjelly"
+        info["cpu_lif_build_s"] = fused_lif.build_seconds()
     return info
 
 
