@@ -1,9 +1,10 @@
 """The one LIF neuron used by every spiking model in this package.
 
 All spiking layers are built through :func:`make_lif` or :class:`LIFSettings`, so a neuron setting
-(τ, threshold, reset mode, surrogate) is chosen in exactly one place. The arithmetic itself is done
-by spikingjelly's ``LIFNode`` (multi-step mode); this module only fixes the settings, validates them
-and makes the membrane state per-call (no leak between batches).
+(τ, threshold, reset mode, surrogate) is chosen in exactly one place. The layer is spikingjelly's
+``LIFNode`` (multi-step mode); this module fixes the settings, validates them and makes the membrane
+state per-call (no leak between batches). On the CPU the recurrence runs in
+:mod:`replicate.fused_lif`, bit-identical to spikingjelly's arithmetic; on CUDA in spikingjelly.
 
 Dynamics per neuron, t = 1..T, V_0 = 0 (spikingjelly ``LIFNode``; with V_reset = 0 or soft reset):
 

@@ -4,11 +4,13 @@ glibc serves an allocation above its mmap threshold (128 KiB, rising to at most 
 blocks are freed) with a fresh ``mmap`` and returns it to the kernel on ``free``. An SNN's
 activations are T-fold larger than its ANN twin's, so at the default evaluation batch (256, T = 6,
 the spiking ResNet-18 of the ``cpu`` rows) most of them are above the threshold and every forward
-page-faults its buffers again: 267 img/s at batch 256 against 947 img/s with the settings below
-(``replicate bench speed``; outputs bit-identical). :func:`keep_freed_memory` raises the mmap and
-trim thresholds to 1 GiB with ``mallopt`` (glibc ``M_MMAP_THRESHOLD`` = −3, ``M_TRIM_THRESHOLD`` =
-−1, see ``man 3 mallopt``), so freed blocks stay in the heap and are reused; the process's peak RSS
-is unchanged, but its RSS no longer drops between steps. No effect on any number computed.
+page-faults its buffers again: 364 img/s at batch 256 against 915 img/s with the settings below
+(``replicate bench sweep --suite speed``, ``results/benchmarks/speed``; outputs bit-identical).
+:func:`keep_freed_memory` raises the mmap and trim thresholds to 1 GiB with ``mallopt`` (glibc
+``M_MMAP_THRESHOLD`` = −3, ``M_TRIM_THRESHOLD`` = −1, see ``man 3 mallopt``), so freed blocks stay
+in the heap and are reused. The process's RSS no longer drops between steps; its peak did not grow
+in the benchmarks (``results/benchmarks/kd``, measured with the fused LIF as well). No effect on any
+number computed.
 """
 from __future__ import annotations
 
