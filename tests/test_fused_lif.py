@@ -127,3 +127,28 @@ def test_builds_wherever_a_compiler_is_present(monkeypatch):
     if shutil.which("g++") is None and shutil.which("c++") is None:
         pytest.skip("no C++ compiler on this machine")
     assert fused_lif.available(), fused_lif._FAILED
+
+
+def test_a_failed_build_falls_back_with_one_warning_and_the_same_spikes(monkeypatch):
+    """No compiler (the build raises): one RuntimeWarning, `available()` is False, and LIF layers
+    run spikingjelly's neuron, with the same spikes."""
+    from torch.utils import cpp_extension
+
+    def broken(*a, **k):
+        raise RuntimeError("Error building extension 'replicate_fused_lif'\nc++: not found")
+
+    monkeypatch.setattr(fused_lif, "_EXT", None)
+    monkeypatch.setattr(fused_lif, "_FAILED", None)
+    monkeypatch.setattr(cpp_extension, "load", broken)
+    monkeypatch.delenv("REPLICATE_FUSED_LIF", raising=False)
+    with pytest.warns(RuntimeWarning, match="fused LIF unavailable .*c\\+\\+: not found"):
+        assert fused_lif.available() is False
+    assert fused_lif.available() is False  # decided once: no second warning, no second build
+    with pytest.raises(RuntimeError, match="extension unavailable"):
+        fused_lif.lif_multistep(torch.ones(2, 3), tau=2.0, decay_input=True, v_threshold=1.0,
+                                v_reset=0.0, detach_reset=True, surrogate="sigmoid", alpha=4.0,
+                                fused=True)
+    torch.manual_seed(0)
+    x = torch.randn(4, 2, 9) * 2
+    s = LIFSettings()
+    assert torch.equal(s.build()(x), _reference(x, torch.ones_like(x), s)[0])
