@@ -89,3 +89,34 @@ def test_speed_suite_points_and_summary(tmp_path):
     assert s["SNN / ReLU"] == pytest.approx(snn / relu)
     assert s["neuron share"] == pytest.approx((snn - relu) / snn)
     assert s["threads"] == 1
+
+
+def test_walltime_pairs_records_and_detects_a_changed_result(tmp_path):
+    import copy
+
+    from replicate import bench_speed
+    rec = {"row": "r", "profile": "cpu", "seed": 0, "config_hash": "h",
+           "metrics": {"top1": 40.0, "mean_firing_rate": 0.1},
+           "curves": [{"epoch": 0, "train_loss": 2.0, "curve_top1": 30.0}],
+           "provenance": {"wall_time_s": 200.0, "git": {"commit": "a" * 40}}}
+    faster = copy.deepcopy(rec)
+    faster["provenance"] = {"wall_time_s": 120.0, "git": {"commit": "b" * 40}}
+    faster["metrics"]["energy"] = {"mJ": 1.0}  # a metric only the newer code records
+    d = tmp_path / "cpu-2core"
+    d.mkdir()
+    for name, r in (("r-before", rec), ("r-after", faster)):
+        (d / f"{name}.json").write_text(json.dumps(r))
+    t = bench_speed.walltime(tmp_path).iloc[0]
+    assert t["after / before"] == pytest.approx(0.6) and t["identical results"]
+    faster["curves"][0]["train_loss"] = 2.0000001
+    (d / "r-after.json").write_text(json.dumps(faster))
+    assert not bench_speed.walltime(tmp_path).iloc[0]["identical results"]
+
+
+def test_commit_never_replaces_committed_records(capsys):
+    """Committed benchmark records are evidence: --commit with --overwrite is refused before any
+    compute, as is --commit into a folder that already holds the sweep's points."""
+    assert bench.main(["sweep", "--commit", "--overwrite"]) == 2
+    assert "never replaces" in capsys.readouterr().err
+    assert bench.main(["sweep", "--suite", "ratebp", "--commit", "--Ts", "1"]) == 2  # committed
+    assert "already under" in capsys.readouterr().err

@@ -25,10 +25,11 @@ cpu rows ``logitkd-c10-r18-standard-kd`` and ``logitkd-c10-r18-full`` (spiking R
 ANN ResNet-34 teacher, random weights: the cost does not depend on them) at the given T, with the
 registry's distiller and the engine's training step, teacher forward included.
 
-``replicate bench sweep [--suite kd]`` runs the sweep and writes one JSON record per point,
+``replicate bench sweep [--suite kd|speed]`` runs the sweep and writes one JSON record per point,
 atomically, under ``<out>/<device tag>/``: by default the git-ignored ``out/benchmarks/<suite>``;
-the book draws the committed ``results/benchmarks/<suite>``, which only ``--out
-results/benchmarks/<suite> --overwrite`` replaces.
+the book draws committed records under ``results/benchmarks/`` (``--commit`` adds to
+``results/benchmarks/<suite>`` and never replaces a record there; a changed setting, e.g. rate-BP at
+one thread after the fused LIF, goes to its own folder: ``results/benchmarks/ratebp-1thread``).
 """
 from __future__ import annotations
 
@@ -304,9 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--overwrite", action="store_true",
                     help="replace existing records of the same points (refused without it)")
     sp.add_argument("--commit", action="store_true",
-                    help="write to the book's committed results/benchmarks/<suite> (replacing its "
-                         "records of the same points); same as --out results/benchmarks/<suite> "
-                         "--overwrite")
+                    help="write to the book's committed results/benchmarks/<suite>; refused where a "
+                         "record of the same point exists (committed records are evidence: measure "
+                         "a changed setting into a new --out under results/benchmarks)")
     return ap
 
 
@@ -334,7 +335,10 @@ def main(argv: list[str] | None = None) -> int:
         if a.commit and a.out is not None:
             raise FileExistsError("give either --commit or --out, not both")
         out = Path("results/benchmarks") / a.suite if a.commit else (a.out or default_out(a.suite))
-        sweep(out, Ts=a.Ts or Ts, methods=methods, overwrite=a.overwrite or a.commit, **kw)
+        if a.commit and a.overwrite:
+            raise FileExistsError("--commit never replaces committed benchmark records; "
+                                  "give a new --out instead")
+        sweep(out, Ts=a.Ts or Ts, methods=methods, overwrite=a.overwrite, **kw)
     except FileExistsError as e:
         print(f"replicate bench sweep: error: {e}", file=sys.stderr)
         return 2
