@@ -164,3 +164,34 @@ def summary(df):
             "GFLOP/s": get("snn", "gflops"), "matmul GFLOP/s": get("snn", "matmul_gflops"),
         })
     return pd.DataFrame(rows)
+
+
+def _same_results(a: dict, b: dict) -> bool:
+    """Same config hash, every per-epoch curve value equal, every metric both records hold equal."""
+    common = set(a["metrics"]) & set(b["metrics"])
+    return (a["config_hash"] == b["config_hash"] and a["curves"] == b["curves"] and bool(common)
+            and all(a["metrics"][k] == b["metrics"][k] for k in common))
+
+
+def walltime(root):
+    """Whole-run evidence under ``root`` (``results/benchmarks/walltime``): per device folder, the
+    run records ``<row>-before.json`` and ``<row>-after.json`` of one config made at two commits.
+    → DataFrame per (device, row): wall times (s, the records' ``wall_time_s``), after/before,
+    both commits and whether the results are identical (:func:`_same_results`)."""
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+    rows = []
+    for before in sorted(Path(root).glob("*/*-before.json")):
+        after = before.with_name(before.name.replace("-before.json", "-after.json"))
+        if not after.exists():
+            continue
+        a, b = json.loads(before.read_text()), json.loads(after.read_text())
+        pa, pb = a["provenance"], b["provenance"]
+        rows.append({"device": before.parent.name, "row": a["row"], "profile": a["profile"],
+                     "seed": a["seed"], "before (s)": pa["wall_time_s"], "after (s)": pb["wall_time_s"],
+                     "after / before": pb["wall_time_s"] / pa["wall_time_s"],
+                     "commit before": pa["git"]["commit"][:7], "commit after": pb["git"]["commit"][:7],
+                     "identical results": _same_results(a, b)})
+    return pd.DataFrame(rows)
